@@ -78,28 +78,28 @@ export function firstRoom(name: string, used: number = 0): number {
 /**
  * Writes an unstructured header field (Subject, custom fields). Line breaks
  * with the whitespace around them become one space (they are folded away,
- * never a new header line); non-ASCII text, other control characters,
- * text that looks like an encoded word (when `encodeLookalikes`) and words
- * too long for a line become RFC 2047 encoded words.
+ * never a new header line); non-ASCII text, other control characters and
+ * words too long for a line become RFC 2047 encoded words. With `text` (for
+ * Subject), text that looks like an encoded word is encoded too, and so is
+ * a word that cannot fold within 78 columns; without it (custom fields, which
+ * may be structured) only a word over 998 octets is.
  */
 export function unstructured(
   name: string,
   value: string,
-  encodeLookalikes: boolean,
+  text: boolean,
 ): string {
-  const text = value.replace(/[ \t]*(?:\r\n|\r|\n)[ \t]*/g, " ").trim();
-  const tokens = wordTokens(text);
+  const clean = value.replace(/[ \t]*(?:\r\n|\r|\n)[ \t]*/g, " ").trim();
+  const tokens = wordTokens(clean);
+  const limit = text ? FOLD_AT : MAX_LINE;
   const tooLong = tokens.some((t, i) =>
-    t.length + (i === 0 ? name.length + 2 : 0) > MAX_LINE
+    t.length + (i === 0 ? name.length + 2 : 0) > limit
   );
   // deno-lint-ignore no-control-regex
-  const hasControl = /[\x00-\x08\x0a-\x1f\x7f]/.test(text);
-  const hasNonAscii = /[\u0080-\u{10ffff}]/u.test(text);
-  if (
-    hasControl || hasNonAscii || tooLong ||
-    (encodeLookalikes && needsEncoding(text))
-  ) {
-    const words = encodeWords(text, firstRoom(name));
+  const hasControl = /[\x00-\x08\x0a-\x1f\x7f]/.test(clean);
+  const hasNonAscii = /[\u0080-\u{10ffff}]/u.test(clean);
+  if (hasControl || hasNonAscii || tooLong || (text && needsEncoding(clean))) {
+    const words = encodeWords(clean, firstRoom(name));
     return foldTokens(name, words.map((w, i) => (i === 0 ? w : " " + w)));
   }
   return foldTokens(name, tokens);
