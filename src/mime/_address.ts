@@ -305,6 +305,7 @@ export function toMailboxes(
       "Cannot use address: expected a string or { name?, address }",
     );
   }
+  assertNoControl(value.address, "address");
   const address = normalizeAddress(value.address.trim());
   if (value.name === undefined || value.name === "") return [{ address }];
   if (typeof value.name !== "string") {

@@ -281,7 +281,7 @@ function customHeaders(headers: Mail["headers"]): [string, string][] {
  * @example Composing a message with an inline image
  * ```ts
  * import { composeMessage } from "@x/sendmail/mime";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  *
  * const png = Uint8Array.fromBase64(
  *   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
@@ -295,9 +295,9 @@ function customHeaders(headers: Mail["headers"]): [string, string][] {
  *   html: '<p>See the logo: <img src="cid:logo"></p>',
  *   attachments: [{ filename: "logo.png", content: png, contentId: "logo" }],
  * });
- * assertEquals(message.envelope.to, ["grace@example.org", "archive@example.com"]);
+ * assert.deepEqual(message.envelope.to, ["grace@example.org", "archive@example.com"]);
  * const raw = await new Response(message.readable).text();
- * assertEquals(raw.includes("archive@example.com"), false);
+ * assert.deepEqual(raw.includes("archive@example.com"), false);
  * ```
  */
 export function composeMessage(mail: Mail): ComposedMessage {

@@ -16,10 +16,10 @@ import { encodeWords } from "./_encoded_words.ts";
  * @example Encoding a subject
  * ```ts
  * import { encodeWord } from "@x/sendmail/mime";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  *
- * assertEquals(encodeWord("Café"), "=?UTF-8?Q?Caf=C3=A9?=");
- * assertEquals(encodeWord("日本語"), "=?UTF-8?B?5pel5pys6Kqe?=");
+ * assert.deepEqual(encodeWord("Café au lait"), "=?UTF-8?Q?Caf=C3=A9_au_lait?=");
+ * assert.deepEqual(encodeWord("日本語"), "=?UTF-8?B?5pel5pys6Kqe?=");
  * ```
  */
 export function encodeWord(text: string): string {

@@ -16,13 +16,13 @@ import { formatMailbox, toMailboxes } from "./_address.ts";
  * @example Quoting and encoding display names
  * ```ts
  * import { formatAddress } from "@x/sendmail/mime";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  *
- * assertEquals(
+ * assert.deepEqual(
  *   formatAddress({ name: "Doe, Jane", address: "jane@example.com" }),
  *   '"Doe, Jane" <jane@example.com>',
  * );
- * assertEquals(
+ * assert.deepEqual(
  *   formatAddress({ name: "Zoë", address: "zoe@example.com" }),
  *   "=?UTF-8?Q?Zo=C3=AB?= <zoe@example.com>",
  * );

@@ -25,10 +25,10 @@ export interface ParsedAddress {
  * @example Parsing a mailbox with a display name
  * ```ts
  * import { parseAddress } from "@x/sendmail/mime";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  *
  * const mailbox = parseAddress('"Doe, Jane" <jane@bücher.example>');
- * assertEquals(mailbox, { name: "Doe, Jane", address: "jane@xn--bcher-kva.example" });
+ * assert.deepEqual(mailbox, { name: "Doe, Jane", address: "jane@xn--bcher-kva.example" });
  * ```
  */
 export function parseAddress(input: string): ParsedAddress {

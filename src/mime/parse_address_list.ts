@@ -21,10 +21,10 @@ export interface ParsedListAddress extends ParsedAddress {
  * @example Parsing a list with a group
  * ```ts
  * import { parseAddressList } from "@x/sendmail/mime";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  *
  * const list = parseAddressList("Ada <ada@example.com>, Ops: bob@example.com;");
- * assertEquals(list, [
+ * assert.deepEqual(list, [
  *   { name: "Ada", address: "ada@example.com" },
  *   { address: "bob@example.com", group: "Ops" },
  * ]);
