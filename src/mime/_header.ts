@@ -76,8 +76,8 @@ export function firstRoom(name: string, used: number = 0): number {
 }
 
 /**
- * Writes an unstructured header field (Subject, custom fields). Line breaks
- * with the whitespace around them become one space (they are folded away,
+ * Writes an unstructured header field (Subject, custom fields). A run of
+ * line breaks with the whitespace around it becomes one space (they are folded away,
  * never a new header line); non-ASCII text, other control characters and
  * words too long for a line become RFC 2047 encoded words. With `text` (for
  * Subject), text that looks like an encoded word is encoded too, and so is
@@ -89,7 +89,7 @@ export function unstructured(
   value: string,
   text: boolean,
 ): string {
-  const clean = value.replace(/[ \t]*(?:\r\n|\r|\n)[ \t]*/g, " ").trim();
+  const clean = value.replace(/[ \t]*[\r\n][\r\n \t]*/g, " ").trim();
   const tokens = wordTokens(clean);
   const limit = text ? FOLD_AT : MAX_LINE;
   const tooLong = tokens.some((t, i) =>

@@ -56,10 +56,13 @@ export async function readAll(
 
 /**
  * Asserts the wire rules: CRLF only, no line over 998 octets, header lines
- * (up to the first blank line, and in every part) within 78 characters
- * except an unbreakable token, every encoded word within 75 characters.
+ * (up to the first blank line, and in every part) within `headerLimit`
+ * characters (78 unless custom fields hold long structured values), every encoded word within 75 characters.
  */
-export function assertWellFormed(bytes: Uint8Array): void {
+export function assertWellFormed(
+  bytes: Uint8Array,
+  headerLimit: number = 78,
+): void {
   for (let i = 0; i < bytes.length; i++) {
     if (bytes[i] === 13) assert.equal(bytes[i + 1], 10, `bare CR at ${i}`);
     if (bytes[i] === 10) assert.equal(bytes[i - 1], 13, `bare LF at ${i}`);
@@ -77,7 +80,10 @@ export function assertWellFormed(bytes: Uint8Array): void {
     if (line === "") inHeader = false;
     if (line.startsWith("--=_")) inHeader = true;
     if (inHeader) {
-      assert.ok(line.length <= 78, `header line over 78: ${line}`);
+      assert.ok(
+        line.length <= headerLimit,
+        `header line over ${headerLimit}: ${line}`,
+      );
       for (const word of line.matchAll(/=\?[^?\s]+\?[BQ]\?[^?\s]*\?=/g)) {
         assert.ok(word[0].length <= 75, `encoded word over 75: ${word[0]}`);
       }

@@ -15,7 +15,7 @@ import {
 
 /** What a reader sees of header text: line breaks folded, ends trimmed. */
 function headerText(value: string): string {
-  return value.replace(/[ \t]*(?:\r\n|\r|\n)[ \t]*/g, " ").trim();
+  return value.replace(/[ \t]*[\r\n][\r\n \t]*/g, " ").trim();
 }
 
 function randomName(random: () => number): string {
