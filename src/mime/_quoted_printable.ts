@@ -1,9 +1,10 @@
 // Quoted-printable (RFC 2045 §6.7) for text bodies.
 
-const HEX = "0123456789ABCDEF";
+const HEX = new TextEncoder().encode("0123456789ABCDEF");
 /** RFC 2045 §6.7 (5): encoded lines are at most 76 characters. */
 const MAX_QP_LINE = 76;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /**
  * Encodes text as quoted-printable. Line breaks (CRLF, CR or LF) become
@@ -13,29 +14,41 @@ const encoder = new TextEncoder();
  * unless the text had one.
  */
 export function encodeQuotedPrintable(text: string): string {
-  const lines = text.split(/\r\n|\r|\n/);
-  const out: string[] = [];
-  for (const line of lines) {
-    const bytes = encoder.encode(line);
-    let current = "";
-    for (let i = 0; i < bytes.length; i++) {
-      const byte = bytes[i]!;
-      const last = i === bytes.length - 1;
-      const literal = (byte >= 33 && byte <= 126 && byte !== 61) ||
-        ((byte === 32 || byte === 9) && !last);
-      const piece = literal
-        ? String.fromCharCode(byte)
-        : "=" + HEX[byte >> 4] + HEX[byte & 15];
-      // Keep room for the soft break "=" unless this piece ends the line.
-      const limit = last ? MAX_QP_LINE : MAX_QP_LINE - 1;
-      if (current.length + piece.length > limit) {
-        out.push(current + "=\r\n");
-        current = "";
-      }
-      current += piece;
+  const bytes = encoder.encode(text.replace(/\r\n|\r/g, "\n"));
+  // Worst case: every byte escaped (3 characters), plus a soft break per
+  // 25 escapes.
+  const out = new Uint8Array(
+    bytes.length * 3 + Math.ceil(bytes.length / 25) * 3,
+  );
+  let o = 0;
+  let column = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte === 10) {
+      out[o++] = 13;
+      out[o++] = 10;
+      column = 0;
+      continue;
     }
-    out.push(current, "\r\n");
+    const next = bytes[i + 1];
+    const lineEnd = next === undefined || next === 10;
+    const literal = (byte >= 33 && byte <= 126 && byte !== 61) ||
+      ((byte === 32 || byte === 9) && !lineEnd);
+    const length = literal ? 1 : 3;
+    // Keep room for the soft break "=" unless this piece ends the line.
+    if (column + length > (lineEnd ? MAX_QP_LINE : MAX_QP_LINE - 1)) {
+      out[o++] = 61;
+      out[o++] = 13;
+      out[o++] = 10;
+      column = 0;
+    }
+    if (literal) out[o++] = byte;
+    else {
+      out[o++] = 61;
+      out[o++] = HEX[byte >> 4]!;
+      out[o++] = HEX[byte & 15]!;
+    }
+    column += length;
   }
-  out.pop(); // no line break after the last line
-  return out.join("");
+  return decoder.decode(out.subarray(0, o));
 }
