@@ -10,6 +10,8 @@ import {
 
 /** RFC 5322 §2.1.1: lines SHOULD be at most 78 characters. */
 export const FOLD_AT = 78;
+/** RFC 2047 §2: a line holding an encoded word is at most 76 characters. */
+export const ENCODED_FOLD_AT = 76;
 /** RFC 5322 §2.1.1: lines MUST be at most 998 characters. */
 export const MAX_LINE = 998;
 /** Header names longer than this cannot share a line with their value. */
@@ -35,8 +37,9 @@ export function assertHeaderName(name: string): void {
 
 /**
  * Writes a header field, folding between tokens so lines stay within 78
- * columns where possible. `tokens[0]` has no leading whitespace; every later
- * token starts with the whitespace it may be folded before.
+ * columns (76 for a line holding an encoded word) where possible.
+ * `tokens[0]` has no leading whitespace; every later token starts with the
+ * whitespace it may be folded before.
  */
 export function foldTokens(name: string, tokens: readonly string[]): string {
   let out = "";
@@ -44,7 +47,10 @@ export function foldTokens(name: string, tokens: readonly string[]): string {
   let lineHasValue = false;
   for (const [index, token] of tokens.entries()) {
     const piece = index === 0 ? " " + token : token;
-    if (lineHasValue && line.length + piece.length > FOLD_AT) {
+    const limit = line.includes("=?") || piece.includes("=?")
+      ? ENCODED_FOLD_AT
+      : FOLD_AT;
+    if (lineHasValue && line.length + piece.length > limit) {
       out += line + "\r\n";
       // The token's own whitespace starts the continuation line.
       line = /^[ \t]/.test(piece) ? piece : " " + piece;
@@ -71,7 +77,7 @@ export function wordTokens(value: string): string[] {
 
 /** Room for the first encoded word on the line `Name: `. */
 export function firstRoom(name: string, used: number = 0): number {
-  const room = FOLD_AT - name.length - 2 - used;
+  const room = ENCODED_FOLD_AT - name.length - 2 - used;
   return Math.min(MAX_ENCODED_WORD, Math.max(room, MIN_ENCODED_WORD));
 }
 

@@ -57,7 +57,8 @@ export async function readAll(
 /**
  * Asserts the wire rules: CRLF only, no line over 998 octets, header lines
  * (up to the first blank line, and in every part) within `headerLimit`
- * characters (78 unless custom fields hold long structured values), every encoded word within 75 characters.
+ * characters (78 unless custom fields hold long structured values; 76 for
+ * a line holding an encoded word, RFC 2047 §2), every encoded word within 75 characters.
  */
 export function assertWellFormed(
   bytes: Uint8Array,
@@ -84,8 +85,12 @@ export function assertWellFormed(
         line.length <= headerLimit,
         `header line over ${headerLimit}: ${line}`,
       );
-      for (const word of line.matchAll(/=\?[^?\s]+\?[BQ]\?[^?\s]*\?=/g)) {
+      const words = [...line.matchAll(/=\?[^?\s]+\?[BQ]\?[^?\s]*\?=/g)];
+      for (const word of words) {
         assert.ok(word[0].length <= 75, `encoded word over 75: ${word[0]}`);
+      }
+      if (words.length > 0) {
+        assert.ok(line.length <= 76, `encoded-word line over 76: ${line}`);
       }
     }
   }
