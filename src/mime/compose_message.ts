@@ -40,7 +40,8 @@ export interface ComposedMessage {
   /**
    * The whole message, CRLF line endings, produced as it is read (pull
    * based): attachments given as streams or blobs are read and encoded
-   * only as fast as this stream is consumed. It can be read once.
+   * only as fast as this stream is consumed. It can be read once;
+   * cancelling it cancels the attachment streams not yet read.
    */
   readonly readable: ReadableStream<Uint8Array>;
   /**
@@ -419,20 +420,41 @@ export function composeMessage(mail: Mail): ComposedMessage {
   };
 }
 
-/** The message as a pull-based byte stream. */
+/** The attachment streams of a part tree, to cancel when the output ends early. */
+function streamsOf(part: Part): ReadableStream<Uint8Array>[] {
+  if ("children" in part) return part.children.flatMap(streamsOf);
+  return "source" in part && part.source instanceof ReadableStream
+    ? [part.source]
+    : [];
+}
+
+/**
+ * The message as a pull-based byte stream. When it is cancelled or fails,
+ * every attachment stream not yet read to the end is cancelled too, so the
+ * files or sockets behind them are released.
+ */
 function streamOf(root: Part): ReadableStream<Uint8Array> {
   const state: { reader?: ReadableStreamDefaultReader<Uint8Array> } = {};
   const chunks = emitMessage(root, state);
+  const release = async (reason: unknown) => {
+    await state.reader?.cancel(reason).catch(() => {});
+    await chunks.return(undefined).catch(() => {});
+    for (const stream of streamsOf(root)) {
+      if (!stream.locked) await stream.cancel(reason).catch(() => {});
+    }
+  };
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const { done, value } = await chunks.next();
-      if (done) controller.close();
-      else controller.enqueue(value);
+      try {
+        const { done, value } = await chunks.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        controller.error(error);
+        await release(error);
+      }
     },
-    async cancel(reason) {
-      await state.reader?.cancel(reason).catch(() => {});
-      await chunks.return(undefined);
-    },
+    cancel: release,
   }, { highWaterMark: 0 });
 }
 

@@ -58,6 +58,23 @@ Deno.test("composeMessage reads an attachment stream only as fast as its output 
   );
 });
 
+Deno.test("composeMessage cancels unread attachment streams when its output is cancelled", async () => {
+  const first = countingSource(10, 100);
+  const second = countingSource(10, 100);
+  const message = composeMessage({
+    ...base,
+    attachments: [
+      { filename: "a.bin", content: first.stream },
+      { filename: "b.bin", content: second.stream },
+    ],
+  });
+  const reason = new Error("connection lost");
+  await message.readable.cancel(reason);
+  assert.equal(first.state.cancelled, reason);
+  assert.equal(second.state.cancelled, reason);
+  assert.equal(first.state.pulled, 0);
+});
+
 Deno.test("composeMessage errors its output when an attachment stream errors", async () => {
   const failure = new Error("disk on fire");
   let sent = false;

@@ -137,6 +137,34 @@ Deno.test("composeMessage folds line breaks in header values instead of starting
   assert.equal(parsed.bcc, undefined);
 });
 
+Deno.test("composeMessage keeps line breaks in file names and content types out of the header", async () => {
+  const raw = await compose({
+    text: "x",
+    attachments: [{
+      filename: "evil\r\nBcc: victim@example.com\r\n.txt",
+      content: "x",
+    }],
+  });
+  assert.ok(!/^bcc:/im.test(raw));
+  const parsed = await simpleParser(raw);
+  assert.equal(
+    parsed.attachments[0]!.filename,
+    "evil\r\nBcc: victim@example.com\r\n.txt",
+  );
+  assert.throws(
+    () =>
+      composeMessage({
+        ...base,
+        attachments: [{
+          filename: "a",
+          content: "x",
+          contentType: "text/plain;\r\nBcc: v@example.com",
+        }],
+      }),
+    TypeError,
+  );
+});
+
 Deno.test("composeMessage encodes non-ASCII and control characters in header values", async () => {
   const raw = await compose({
     subject: "Prix: 10 € \u0007",
