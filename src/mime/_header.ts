@@ -1,0 +1,203 @@
+// Header fields: name validation, folding at 78 columns, unstructured text,
+// MIME parameters (RFC 2045, RFC 2231).
+
+import {
+  encodeWords,
+  MAX_ENCODED_WORD,
+  MIN_ENCODED_WORD,
+  needsEncoding,
+} from "./_encoded_words.ts";
+
+/** RFC 5322 §2.1.1: lines SHOULD be at most 78 characters. */
+export const FOLD_AT = 78;
+/** RFC 2047 §2: a line holding an encoded word is at most 76 characters. */
+export const ENCODED_FOLD_AT = 76;
+/** RFC 5322 §2.1.1: lines MUST be at most 998 characters. */
+export const MAX_LINE = 998;
+/** Header names longer than this cannot share a line with their value. */
+export const MAX_HEADER_NAME = FOLD_AT - 2;
+
+/** Throws unless `name` is an RFC 5322 field name (`ftext`, no colon). */
+export function assertHeaderName(name: string): void {
+  if (typeof name !== "string" || !/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
+    throw new TypeError(
+      `Cannot compose message: header name ${
+        JSON.stringify(name)
+      } is not valid (printable ASCII without ":" or space)`,
+    );
+  }
+  if (name.length > MAX_HEADER_NAME) {
+    throw new TypeError(
+      `Cannot compose message: header name ${
+        JSON.stringify(name)
+      } is longer than ${MAX_HEADER_NAME} characters`,
+    );
+  }
+}
+
+/**
+ * Writes a header field, folding between tokens so lines stay within 78
+ * columns (76 for a line holding an encoded word) where possible.
+ * `tokens[0]` has no leading whitespace; every later token starts with the
+ * whitespace it may be folded before.
+ */
+export function foldTokens(name: string, tokens: readonly string[]): string {
+  let out = "";
+  let line = name + ":";
+  let lineHasValue = false;
+  for (const [index, token] of tokens.entries()) {
+    const piece = index === 0 ? " " + token : token;
+    const limit = line.includes("=?") || piece.includes("=?")
+      ? ENCODED_FOLD_AT
+      : FOLD_AT;
+    if (lineHasValue && line.length + piece.length > limit) {
+      out += line + "\r\n";
+      // The token's own whitespace starts the continuation line.
+      line = /^[ \t]/.test(piece) ? piece : " " + piece;
+    } else line += piece;
+    lineHasValue = true;
+  }
+  out += line + "\r\n";
+  for (const part of out.split("\r\n")) {
+    if (part.length > MAX_LINE) {
+      throw new TypeError(
+        `Cannot compose message: header ${
+          JSON.stringify(name)
+        } has an element too long to fit in ${MAX_LINE} characters`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Splits text at whitespace into fold tokens (see {@linkcode foldTokens}). */
+export function wordTokens(value: string): string[] {
+  return value.match(/[ \t]*[^ \t]+/g) ?? [""];
+}
+
+/** Room for the first encoded word on the line `Name: `. */
+export function firstRoom(name: string, used: number = 0): number {
+  const room = ENCODED_FOLD_AT - name.length - 2 - used;
+  return Math.min(MAX_ENCODED_WORD, Math.max(room, MIN_ENCODED_WORD));
+}
+
+/**
+ * Writes an unstructured header field (Subject, custom fields). A run of
+ * line breaks with the whitespace around it becomes one space (they are folded away,
+ * never a new header line); non-ASCII text, other control characters and
+ * words too long for a line become RFC 2047 encoded words. With `text` (for
+ * Subject), text that looks like an encoded word is encoded too, and so is
+ * a word that cannot fold within 78 columns; without it (custom fields, which
+ * may be structured) only a word over 998 octets is.
+ */
+export function unstructured(
+  name: string,
+  value: string,
+  text: boolean,
+): string {
+  const clean = value.replace(/[ \t]*[\r\n][\r\n \t]*/g, " ").trim();
+  const tokens = wordTokens(clean);
+  const limit = text ? FOLD_AT : MAX_LINE;
+  const tooLong = tokens.some((t, i) =>
+    t.length + (i === 0 ? name.length + 2 : 0) > limit
+  );
+  // deno-lint-ignore no-control-regex
+  const hasControl = /[\x00-\x08\x0a-\x1f\x7f]/.test(clean);
+  const hasNonAscii = /[\u0080-\u{10ffff}]/u.test(clean);
+  if (hasControl || hasNonAscii || tooLong || (text && needsEncoding(clean))) {
+    const words = encodeWords(clean, firstRoom(name));
+    return foldTokens(name, words.map((w, i) => (i === 0 ? w : " " + w)));
+  }
+  return foldTokens(name, tokens);
+}
+
+/** RFC 2231 `attribute-char`: stands for itself in an extended value. */
+const ATTRIBUTE_CHAR = /^[!#$&+\-.^_`|~0-9A-Za-z]$/;
+const encoder = new TextEncoder();
+/** Longest plain (quoted) parameter value kept on one line. */
+const MAX_PLAIN_PARAMETER = 60;
+
+function quote(value: string): string {
+  return `"${value.replace(/(["\\])/g, "\\$1")}"`;
+}
+
+/** An ASCII stand-in for a file name: accents dropped, the rest as "_". */
+export function asciiFallback(value: string): string {
+  let ascii = value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+    .replace(/[^\x20-\x7e]|["\\]/g, "_");
+  if (ascii.length > MAX_PLAIN_PARAMETER) {
+    const dot = ascii.lastIndexOf(".");
+    const extension = dot > 0 && ascii.length - dot <= 10
+      ? ascii.slice(dot)
+      : "";
+    ascii = ascii.slice(0, MAX_PLAIN_PARAMETER - extension.length) + extension;
+  }
+  return ascii;
+}
+
+/**
+ * Formats one MIME parameter as fold tokens (each `"; name=value"`): a plain
+ * value when it is short printable ASCII, else RFC 2231 extended sections
+ * (`name*0*=UTF-8''…`) preceded by an ASCII `name="…"` fallback.
+ */
+export function parameterTokens(name: string, value: string): string[] {
+  if (/^[\x20-\x7e]*$/.test(value) && value.length <= MAX_PLAIN_PARAMETER) {
+    return [`; ${name}=${quote(value)}`];
+  }
+  const tokens = [`; ${name}=${quote(asciiFallback(value))}`];
+  // Each section is written as " name*N*=value;" on a line of its own at
+  // worst, so it gets the room the line has left after its prefix.
+  const room = (i: number) =>
+    Math.max(
+      FOLD_AT - 2 - `${name}*${i}*=${i === 0 ? "UTF-8''" : ""}`.length,
+      12,
+    );
+  const sections: string[] = [];
+  let section = "";
+  for (const char of value) {
+    let piece = "";
+    if (ATTRIBUTE_CHAR.test(char)) piece = char;
+    else {
+      for (const byte of encoder.encode(char)) {
+        piece += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
+      }
+    }
+    if (
+      section.length > 0 &&
+      section.length + piece.length > room(sections.length)
+    ) {
+      sections.push(section);
+      section = "";
+    }
+    section += piece;
+  }
+  sections.push(section);
+  if (sections.length === 1 && sections[0]!.length <= room(0) - 1) {
+    tokens.push(`; ${name}*=UTF-8''${sections[0]}`);
+  } else {
+    sections.forEach((s, i) =>
+      tokens.push(`; ${name}*${i}*=${i === 0 ? "UTF-8''" : ""}${s}`)
+    );
+  }
+  return tokens;
+}
+
+/**
+ * Writes a header field with a value and parameters, e.g.
+ * `Content-Type: text/plain; charset=utf-8`, folding between parameters.
+ */
+export function withParameters(
+  name: string,
+  value: string,
+  parameters: readonly (readonly [string, string])[],
+): string {
+  const tokens = [value];
+  for (const [key, parameter] of parameters) {
+    for (const token of parameterTokens(key, parameter)) {
+      // Attach the ";" to the previous token, fold before the parameter.
+      tokens[tokens.length - 1] += ";";
+      tokens.push(" " + token.slice(2));
+    }
+  }
+  return foldTokens(name, tokens);
+}
