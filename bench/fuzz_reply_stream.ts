@@ -125,7 +125,17 @@ async function checkStream(chunks: Uint8Array[]): Promise<void> {
 const gc = (globalThis as { gc?: () => void }).gc;
 const started = performance.now();
 let nextReport = 100_000;
+let minReportedHeap = Infinity;
+let maxReportedHeap = 0;
 for (let i = 0; i < count; i++) {
+  if (i === nextReport) {
+    nextReport += 100_000;
+    gc?.();
+    const heap = Deno.memoryUsage().heapUsed / 2 ** 20;
+    minReportedHeap = Math.min(minReportedHeap, heap);
+    maxReportedHeap = Math.max(maxReportedHeap, heap);
+    console.error(`${i} cases, heap ${heap.toFixed(1)} MiB`);
+  }
   stats.cases++;
   if (i % 10_000 === 9_999) {
     stats.huge++;
@@ -153,12 +163,6 @@ for (let i = 0; i < count; i++) {
   if (i % 1000 === 0) {
     stats.maxHeap = Math.max(stats.maxHeap, Deno.memoryUsage().heapUsed);
   }
-  if (i + 1 === nextReport) {
-    nextReport += 100_000;
-    gc?.();
-    const heap = Deno.memoryUsage().heapUsed / 2 ** 20;
-    console.error(`${i + 1} cases, heap ${heap.toFixed(1)} MiB`);
-  }
 }
 const seconds = (performance.now() - started) / 1000;
 console.log(
@@ -168,6 +172,9 @@ console.log(
       seconds: Number(seconds.toFixed(1)),
       casesPerSecond: Math.round(stats.cases / seconds),
       maxHeapMiB: Number((stats.maxHeap / 2 ** 20).toFixed(1)),
+      heapAtReportsMiB: [minReportedHeap, maxReportedHeap].map((n) =>
+        Number(n.toFixed(1))
+      ),
     },
     null,
     2,

@@ -107,8 +107,10 @@ export class ReplyParser {
   /**
    * The number of bytes held that are not yet part of a complete reply: the
    * complete lines of an unfinished multiline reply plus an incomplete line.
-   * Zero right after a reply means the server sent nothing beyond it (the
-   * check of RFC 3207 §6 after STARTTLS's `220`).
+   * Zero right after a reply means the server sent nothing beyond it: after
+   * STARTTLS, the `push` that completes the `220` must return that one reply
+   * and leave `buffered === 0`, or the server injected bytes meant to be read
+   * as if they came over TLS (RFC 3207 §6).
    */
   get buffered(): number {
     return this.#linesBytes + this.#partialLength;
@@ -177,18 +179,16 @@ export class ReplyParser {
         this.#appendPartial(chunk, start, n);
         break;
       }
-      let line: Uint8Array;
-      let rawLength = lf + 1 - start;
+      let reply: Reply | undefined;
       if (this.#partialLength === 0) {
-        line = chunk.subarray(start, lf);
+        reply = this.#line(chunk, start, lf, lf + 1 - start);
       } else {
         this.#appendPartial(chunk, start, lf);
-        rawLength += this.#partialLength - (lf - start);
-        line = this.#partial.subarray(0, this.#partialLength);
+        const length = this.#partialLength;
         this.#partialLength = 0;
+        reply = this.#line(this.#partial, 0, length, length + 1);
       }
       start = lf + 1;
-      const reply = this.#line(line, rawLength);
       if (reply) replies.push(reply);
     }
     return replies;
@@ -216,30 +216,60 @@ export class ReplyParser {
     this.#partialLength = length;
   }
 
-  /** Parses one line (LF removed); returns the reply it completes. */
-  #line(bytes: Uint8Array, rawLength: number): Reply | undefined {
-    let end = bytes.length;
-    if (end > 0 && bytes[end - 1] === CR) end--;
+  /** Decodes bytes[from, to) as reply text. */
+  #text(bytes: Uint8Array, from: number, to: number): string {
+    // Fast path for printable ASCII (and HTAB), the usual case: no decoder
+    // call, nothing to replace.
+    let ascii = to - from <= 256;
+    for (let i = from; ascii && i < to; i++) {
+      const b = bytes[i]!;
+      ascii = (b >= SP && b < 0x7f) || b === 0x09;
+    }
+    if (ascii) {
+      return String.fromCharCode.apply(
+        null,
+        bytes.subarray(from, to) as unknown as number[],
+      );
+    }
+    return this.#decoder.decode(bytes.subarray(from, to)).replace(
+      CONTROL,
+      "\uFFFD",
+    );
+  }
+
+  /**
+   * Parses the line bytes[start, lineFeed) and returns the reply it
+   * completes; rawLength counts the line's bytes with its line ending.
+   */
+  #line(
+    bytes: Uint8Array,
+    start: number,
+    lineFeed: number,
+    rawLength: number,
+  ): Reply | undefined {
+    let end = lineFeed;
+    if (end > start && bytes[end - 1] === CR) end--;
     else this.#bareLineFeeds++;
-    if (end > this.#maxLineLength) {
+    if (end - start > this.#maxLineLength) {
       throw protocolError(`line longer than ${this.#maxLineLength} bytes`);
     }
-    const d0 = bytes[0]!, d1 = bytes[1]!, d2 = bytes[2]!;
+    const d0 = bytes[start]!, d1 = bytes[start + 1]!, d2 = bytes[start + 2]!;
     if (
-      end < 3 || d0 < 0x32 || d0 > 0x35 || d1 < DIGIT_0 || d1 > DIGIT_9 ||
+      end - start < 3 || d0 < 0x32 || d0 > 0x35 || d1 < DIGIT_0 ||
+      d1 > DIGIT_9 ||
       d2 < DIGIT_0 || d2 > DIGIT_9
     ) {
       throw protocolError(
         `expected a three-digit code from 200 to 599, got ${
-          excerpt(this.#decoder.decode(bytes.subarray(0, end)))
+          excerpt(this.#decoder.decode(bytes.subarray(start, end)))
         }`,
       );
     }
-    const separator = end === 3 ? SP : bytes[3];
+    const separator = end - start === 3 ? SP : bytes[start + 3];
     if (separator !== SP && separator !== HYPHEN) {
       throw protocolError(
         `expected a space or "-" after the code, got ${
-          excerpt(this.#decoder.decode(bytes.subarray(0, end)))
+          excerpt(this.#decoder.decode(bytes.subarray(start, end)))
         }`,
       );
     }
@@ -251,10 +281,8 @@ export class ReplyParser {
         } has code ${code}, expected ${this.#code}`,
       );
     }
-    const text = end > 4
-      ? this.#decoder.decode(bytes.subarray(4, end)).replace(CONTROL, "\uFFFD")
-      : "";
-    const match = ENHANCED.exec(text);
+    const text = end - start > 4 ? this.#text(bytes, start + 4, end) : "";
+    const match = text.charCodeAt(0) === d0 ? ENHANCED.exec(text) : null;
     const enhanced = match && match[1]!.charCodeAt(0) === d0
       ? `${match[1]}.${match[2]}.${match[3]}`
       : undefined;
