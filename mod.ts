@@ -48,3 +48,5 @@ export type {
 } from "./src/smtp_client_options.ts";
 export type { DsnOptions, SendOptions } from "./src/send_options.ts";
 export type { SendResult } from "./src/send_result.ts";
+export { ReplyStream, type ReplyStreamOptions } from "./src/reply_stream.ts";
+export { DotStuffStream } from "./src/dot_stuff_stream.ts";
