@@ -29,7 +29,10 @@ export interface HeaderBlock {
    * or the end of input.
    */
   end: "blank" | "body" | "eof";
-  /** The bytes of the body that were read along with the header section. */
+  /**
+   * What was read past the header fields: the empty line that ended them,
+   * if any, and the start of the body.
+   */
   rest: Uint8Array;
 }
 
@@ -159,7 +162,7 @@ export async function readHeaderBlock(
       lineStart = lineEnd;
       continue;
     }
-    if (isEmptyLine(line)) return finish("blank", lineEnd);
+    if (isEmptyLine(line)) return finish("blank", lineStart);
     const last = fields[fields.length - 1];
     if ((line[0] === SP || line[0] === HT) && last) {
       last.end = lineEnd; // a continuation line

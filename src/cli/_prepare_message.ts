@@ -68,9 +68,14 @@ function recipientFields(fields: HeaderField[]): HeaderField[] {
   if (first === -1) {
     return fields.filter((f) => ["to", "cc", "bcc"].includes(lower(f)));
   }
+  // The block ends at the first field that is not a Resent- field, or at a
+  // Resent- field it already has (the start of an older block).
   const block: HeaderField[] = [];
+  const names = new Set<string>();
   for (const field of fields.slice(first)) {
-    if (!lower(field).startsWith("resent-")) break;
+    const name = lower(field);
+    if (!name.startsWith("resent-") || names.has(name)) break;
+    names.add(name);
     block.push(field);
   }
   return block.filter((f) =>
