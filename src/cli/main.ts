@@ -5,6 +5,7 @@ import { parseAddressList } from "./_address_list.ts";
 import { CliError } from "./cli_error.ts";
 import { defaultSend, type SendFunction } from "./_default_send.ts";
 import { prepareMessage } from "./_prepare_message.ts";
+import { runShellCommand } from "./_run_shell_command.ts";
 import { loadSettings, type Settings, type SettingsHost } from "./_settings.ts";
 import { ExitCode, type ExitCodeValue } from "./exit_code.ts";
 import { exitCodeForError } from "./exit_code_for_error.ts";
@@ -88,19 +89,6 @@ class Output {
     this.#writer?.releaseLock();
     this.#writer = undefined;
   }
-}
-
-async function runCommandWithShell(command: string): Promise<string> {
-  const output = await new Deno.Command("sh", {
-    args: ["-c", command],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!output.success) {
-    throw new Error(`the command exited with status ${output.code}`);
-  }
-  return new TextDecoder().decode(output.stdout);
 }
 
 // deno-lint-ignore no-control-regex
@@ -204,7 +192,7 @@ export async function main(
   const host: SettingsHost = {
     env: context.env ?? ((name) => Deno.env.get(name)),
     readTextFile: context.readTextFile ?? Deno.readTextFile,
-    runCommand: context.runCommand ?? runCommandWithShell,
+    runCommand: context.runCommand ?? runShellCommand,
     hostname: context.hostname ?? Deno.hostname,
   };
   const send = context.send ?? defaultSend;
