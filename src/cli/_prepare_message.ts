@@ -20,8 +20,13 @@ export interface PrepareOptions {
   readRecipients: boolean;
   /** Recipients from the command line (bare addresses). */
   recipients: string[];
-  /** The envelope sender; `""` for the null reverse-path. */
-  envelopeFrom: string;
+  /**
+   * The envelope sender (`""` for the null reverse-path); when undefined, the
+   * address of the message's From field, else `defaultFrom`.
+   */
+  envelopeFrom: string | undefined;
+  /** The envelope sender when neither `envelopeFrom` nor a From field gives one. */
+  defaultFrom: string;
   /** `-F`: the full name for an added From field. */
   fullName?: string | undefined;
   /** `-i`: a line with a single "." does not end the input. */
@@ -38,8 +43,8 @@ export interface PrepareOptions {
   removeBcc: boolean;
   /** Replace To, Cc and Bcc with `To: undisclosed-recipients:;`. */
   undisclosedRecipients: boolean;
-  /** The domain of generated Message-IDs. */
-  messageIdDomain: string;
+  /** This host's name: the domain of generated Message-IDs when the sender has none. */
+  hostname: string;
   /** The time for the Date field. */
   now: Date;
   /** Maps a recipient to the addresses it stands for (msmtp `aliases`). */
@@ -135,6 +140,21 @@ export async function prepareMessage(
     );
   }
 
+  // The envelope sender: as given, else the From field's, else the default.
+  let from = options.envelopeFrom;
+  if (from === undefined) {
+    const field = fields.find((f) => lower(f) === "from");
+    const [address, more] = field ? parseAddressList(field.value) : [];
+    if (
+      address?.includes("@") && more === undefined &&
+      // deno-lint-ignore no-control-regex
+      !/[\x00-\x20\x7f<>]/.test(address)
+    ) {
+      from = address;
+    }
+  }
+  from ??= options.defaultFrom;
+
   // Header fields passed on.
   const has = (name: string) => fields.some((f) => lower(f) === name);
   let kept = fields;
@@ -151,15 +171,13 @@ export async function prepareMessage(
   // Header fields added, after the given ones.
   const added: string[] = [];
   if (
-    options.envelopeFrom !== "" &&
+    from !== "" &&
     (options.setFromHeader === "on" ||
       (options.setFromHeader === "auto" && !has("from")))
   ) {
     const name = options.fullName;
     added.push(
-      name
-        ? `From: ${formatDisplayName(name)} <${options.envelopeFrom}>`
-        : `From: ${options.envelopeFrom}`,
+      name ? `From: ${formatDisplayName(name)} <${from}>` : `From: ${from}`,
     );
   }
   if (options.undisclosedRecipients) {
@@ -170,7 +188,8 @@ export async function prepareMessage(
   }
   let messageId = fields.find((f) => lower(f) === "message-id")?.value.trim();
   if (options.setMessageIdHeader === "auto" && messageId === undefined) {
-    messageId = makeMessageId(options.messageIdDomain, options.now);
+    const domain = /@([A-Za-z0-9.-]+)$/.exec(from)?.[1] ?? options.hostname;
+    messageId = makeMessageId(domain, options.now);
     added.push(`Message-ID: ${messageId}`);
   }
 
@@ -200,7 +219,7 @@ export async function prepareMessage(
   }, { highWaterMark: 0 });
 
   const message: PreparedMessage = {
-    envelope: { from: options.envelopeFrom, to },
+    envelope: { from, to },
     raw,
   };
   if (messageId !== undefined) message.messageId = messageId;

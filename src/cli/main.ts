@@ -94,19 +94,21 @@ class Output {
 // deno-lint-ignore no-control-regex
 const UNUSABLE_ADDRESS = /[\x00-\x20\x7f<>]/;
 
-/** Chooses the envelope sender: `-f`, the configured `from`, or `$USER@host`. */
+/**
+ * Chooses the envelope sender: `-f`, else the configured `from`; undefined
+ * when neither gives one (the message's From field is used then).
+ */
 function envelopeSender(
   args: CliArgs,
   settings: Settings,
   host: SettingsHost,
-): string {
-  const hostname = host.hostname();
+): string | undefined {
   let from = args.from;
   if (from !== undefined && !settings.allowFromOverride) from = undefined;
   if (from !== undefined && from !== "" && !from.includes("@")) {
     // An unqualified -f (cron's "-f root"): the configured sender serves
     // better; else it is qualified with this host's name, as sendmail does.
-    from = settings.from ?? `${from}@${hostname}`;
+    from = settings.from ?? `${from}@${host.hostname()}`;
   }
   from ??= settings.from;
   if (from !== undefined && /[?*[]/.test(from)) {
@@ -115,8 +117,7 @@ function envelopeSender(
       ExitCode.CONFIG,
     );
   }
-  from ??= `${host.env("USER") || host.env("LOGNAME") || "root"}@${hostname}`;
-  if (UNUSABLE_ADDRESS.test(from)) {
+  if (from !== undefined && UNUSABLE_ADDRESS.test(from)) {
     throw new CliError(
       `Invalid envelope sender "${from}"`,
       args.from !== undefined ? ExitCode.USAGE : ExitCode.CONFIG,
@@ -125,7 +126,17 @@ function envelopeSender(
   return from;
 }
 
-function describe(settings: Settings, from: string): string {
+/** The last resort for the envelope sender: `$USER@hostname`, as sendmail does. */
+function defaultSender(host: SettingsHost): string {
+  const user = host.env("USER") || host.env("LOGNAME") || "root";
+  return `${user}@${host.hostname()}`;
+}
+
+function describe(
+  settings: Settings,
+  from: string | undefined,
+  host: SettingsHost,
+): string {
   const { options } = settings;
   const auth = options.auth;
   const lines = [
@@ -138,7 +149,11 @@ function describe(settings: Settings, from: string): string {
     `auth = ${auth ? (auth.mechanism ?? "on").toLowerCase() : "off"}`,
     `user = ${auth?.username ?? "(not set)"}`,
     `password = ${auth ? "*" : "(not set)"}`,
-    `from = ${from === "" ? "<>" : from}`,
+    `from = ${
+      from === ""
+        ? "<>"
+        : from ?? `(the From field, else ${defaultSender(host)})`
+    }`,
   ];
   return lines.join("\n") + "\n";
 }
@@ -235,20 +250,20 @@ async function run(
   const settings = await loadSettings(args, host);
   const from = envelopeSender(args, settings, host);
   if (args.pretend) {
-    stdout.write(describe(settings, from));
+    stdout.write(describe(settings, from, host));
     return ExitCode.OK;
   }
-  if (args.verbose) stderr.write(describe(settings, from));
+  if (args.verbose) stderr.write(describe(settings, from, host));
 
   const recipients = args.recipients.flatMap((r) => parseAddressList(r));
   const aliases = settings.aliases;
-  const domain = /@([A-Za-z0-9.-]+)$/.exec(from)?.[1] ?? host.hostname();
   const message = await prepareMessage(
     context.stdin ?? Deno.stdin.readable,
     {
       readRecipients: args.readRecipients,
       recipients,
-      envelopeFrom: from,
+      envelopeFrom: args.readEnvelopeFrom ? undefined : from,
+      defaultFrom: from ?? defaultSender(host),
       fullName: args.fullName,
       ignoreDots: args.ignoreDots,
       setFromHeader: settings.setFromHeader,
@@ -256,7 +271,7 @@ async function run(
       setMessageIdHeader: settings.setMsgidHeader,
       removeBcc: settings.removeBcc,
       undisclosedRecipients: settings.undisclosedRecipients,
-      messageIdDomain: domain,
+      hostname: host.hostname(),
       now: context.now?.() ?? new Date(),
       ...(aliases && {
         expandAlias: (recipient: string) =>

@@ -8,6 +8,8 @@ export interface CliArgs {
   recipients: string[];
   /** `-t`: read recipients from the To, Cc and Bcc fields. */
   readRecipients: boolean;
+  /** `--read-envelope-from`: take the envelope sender from the From field. */
+  readEnvelopeFrom: boolean;
   /** `-f` / `-r`: the envelope sender; `""` for the null reverse-path (`-f "<>"`). */
   from?: string;
   /** `-F`: the full name for an added From field. */
@@ -52,6 +54,7 @@ const LONG: Record<string, boolean> = {
   "dsn-notify": true,
   "dsn-return": true,
   "read-recipients": false,
+  "read-envelope-from": false,
   debug: false,
   verbose: false,
   pretend: false,
@@ -134,6 +137,7 @@ export function parseArgs(args: readonly string[]): CliArgs {
   const result: CliArgs = {
     recipients: [],
     readRecipients: false,
+    readEnvelopeFrom: false,
     ignoreDots: false,
     verbose: false,
     pretend: false,
@@ -220,6 +224,7 @@ export function parseArgs(args: readonly string[]): CliArgs {
       if (!takesValue) {
         if (eq !== -1) throw usage(`Option --${name} takes no argument`);
         if (name === "read-recipients") result.readRecipients = true;
+        else if (name === "read-envelope-from") result.readEnvelopeFrom = true;
         else if (name === "debug" || name === "verbose") result.verbose = true;
         else if (name === "pretend") result.pretend = true;
         else if (name === "help") result.help = true;

@@ -47,8 +47,31 @@ Deno.test("main reads recipients with -t and sends without the Bcc field", async
     "eve@example.com",
   ]);
   assert.doesNotMatch(run.sent[0]!.text, /eve/);
-  // No -f, no configured sender: $USER@hostname, as sendmail does.
+  // No -f, no configured sender: the From field's address.
+  assert.equal(run.sent[0]!.envelope.from, "ada@example.com");
+});
+
+Deno.test("main falls back to $USER@hostname without -f, configured sender or From field", async () => {
+  const run = await runCli(["-i", "--url", URL_, "b@example.com"], {
+    stdin: "Subject: x\n\nbody\n",
+  });
   assert.equal(run.sent[0]!.envelope.from, "ada@host.example");
+  assert.match(run.sent[0]!.text, /^Subject: x\nFrom: ada@host.example\r\n/);
+});
+
+Deno.test("main with --read-envelope-from prefers the From field over the configured sender", async () => {
+  const files = {
+    "/home/ada/.msmtprc":
+      "account default\nhost h.example\nfrom cfg@example.com\n",
+  };
+  const stdin = "From: Ada <ada@example.com>\n\nbody\n";
+  const configured = await runCli(["-i", "b@example.com"], { files, stdin });
+  assert.equal(configured.sent[0]!.envelope.from, "cfg@example.com");
+  const read = await runCli(["-i", "--read-envelope-from", "b@example.com"], {
+    files,
+    stdin,
+  });
+  assert.equal(read.sent[0]!.envelope.from, "ada@example.com");
 });
 
 Deno.test("main ends the message at a lone dot unless -i or -oi is given", async () => {

@@ -18,7 +18,8 @@ const options = (over: Partial<PrepareOptions> = {}): PrepareOptions => ({
   setMessageIdHeader: "auto",
   removeBcc: true,
   undisclosedRecipients: false,
-  messageIdDomain: "example.com",
+  defaultFrom: "nobody@host.example",
+  hostname: "host.example",
   now,
   ...over,
 });
@@ -127,6 +128,45 @@ Deno.test("prepareMessage encodes an -F name that is not plain ASCII or has spec
     encoded.text,
     /^From: =\?UTF-8\?B\?w4lsaXNlIMOQb2U=\?= <ada@example.com>\r\n/,
   );
+});
+
+Deno.test("prepareMessage takes the envelope sender from the From field when none is given", async () => {
+  const fromField = await prepared(
+    'From: "Ada L." <ada@lovelace.example>\n\nx',
+    {
+      envelopeFrom: undefined,
+      recipients: ["b@example.com"],
+    },
+  );
+  assert.equal(fromField.envelope.from, "ada@lovelace.example");
+  assert.match(
+    fromField.text,
+    /^From: "Ada L." <ada@lovelace.example>\nDate: .*\r\nMessage-ID: <[^>]+@lovelace.example>\r\n/,
+  );
+  const none = await prepared("Subject: x\n\nx", {
+    envelopeFrom: undefined,
+    recipients: ["b@example.com"],
+  });
+  assert.equal(none.envelope.from, "nobody@host.example");
+  assert.match(none.text, /^Subject: x\nFrom: nobody@host.example\r\n/);
+  // Two authors: no single sender, so the default.
+  const two = await prepared(
+    "From: a@example.com, b@example.com\nSender: a@example.com\n\nx",
+    {
+      envelopeFrom: undefined,
+      recipients: ["c@example.com"],
+    },
+  );
+  assert.equal(two.envelope.from, "nobody@host.example");
+  const local = await prepared("From: root (Cron Daemon)\n\nx", {
+    envelopeFrom: undefined,
+    recipients: ["c@example.com"],
+  });
+  assert.equal(local.envelope.from, "nobody@host.example");
+  const given = await prepared("From: a@example.com\n\nx", {
+    recipients: ["c@example.com"],
+  });
+  assert.equal(given.envelope.from, "ada@example.com");
 });
 
 Deno.test("prepareMessage honours msmtp's set_from_header, undisclosed_recipients and header switches", async () => {
