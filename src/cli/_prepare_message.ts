@@ -116,7 +116,19 @@ export async function prepareMessage(
   const wanted = [...options.recipients];
   if (options.readRecipients) {
     for (const field of recipientFields(fields)) {
-      wanted.push(...parseAddressList(field.value));
+      for (const address of parseAddressList(field.value)) {
+        // deno-lint-ignore no-control-regex
+        if (/[\x00-\x1f\x7f<>]/.test(address)) {
+          await reader.cancel().catch(() => {});
+          throw new CliError(
+            `Invalid recipient in the ${field.name} field: ${
+              JSON.stringify(address)
+            }`,
+            ExitCode.DATAERR,
+          );
+        }
+        wanted.push(address);
+      }
     }
   }
   const to: string[] = [];

@@ -313,3 +313,18 @@ Deno.test("prepareMessage reads the body only as the message is read, chunk by c
   assert.equal(new TextDecoder().decode(second.value), "second\n");
   await reader.cancel();
 });
+
+Deno.test("prepareMessage fails with 65 on a -t recipient holding a control character", async () => {
+  await assert.rejects(
+    prepareMessage(
+      stream("To: bob\x01@example.com\n\nx"),
+      options({ readRecipients: true }),
+    ),
+    (error) => {
+      assert.ok(error instanceof CliError);
+      assert.equal(error.exitCode, 65);
+      assert.match(error.message, /^Invalid recipient in the To field/);
+      return true;
+    },
+  );
+});
