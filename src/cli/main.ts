@@ -189,11 +189,14 @@ function transcriptLine(event: SmtpLogEvent): string {
  *   stdin: ReadableStream.from([new TextEncoder().encode("Subject: hi\n\nhello\n")]),
  *   env: () => undefined,
  *   hostname: () => "example.com",
- *   send: async (_options, message) => {
- *     await new Response(message.raw).text();
- *     const reply = { code: 250, lines: ["OK"], text: "OK" };
- *     return { accepted: message.envelope.to, rejected: [], reply, envelope: message.envelope, secure: false };
- *   },
+ *   send: (_options, message) =>
+ *     Promise.resolve({
+ *       accepted: message.envelope.to,
+ *       rejected: [],
+ *       reply: { code: 250, lines: ["OK"], text: "OK" },
+ *       envelope: message.envelope,
+ *       secure: false,
+ *     }),
  * });
  * console.log(status); // 0
  * ```
