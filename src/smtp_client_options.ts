@@ -50,6 +50,8 @@ export interface SmtpTimeouts {
   data?: number;
   /** Waiting for the reply after the final dot. @default {600000} */
   dataEnd?: number;
+  /** Waiting for the reply to QUIT; `quit()` returns after it either way. @default {10000} */
+  quit?: number;
 }
 
 /** One line of the session transcript, for a {@linkcode SmtpLogger}. */

@@ -1,0 +1,373 @@
+/**
+ * The session's I/O: writes command lines and message data, and hands out
+ * replies in order. Two ways of reading share one reply parser design:
+ *
+ * - pull: one `read()` at a time, only while a reply is awaited. Used before
+ *   STARTTLS, because Deno's `startTls` fails when a read is pending and
+ *   cancelling `readable` closes the socket.
+ * - pump: `readable.pipeThrough(new ReplyStream())`, used once no STARTTLS
+ *   can follow (after TLS is up, or when the session never upgrades). Replies
+ *   are read eagerly, so one that arrives when none is awaited is caught as
+ *   unsolicited at once and never pairs with a later command.
+ *
+ * Any failure (timeout, abort, dropped connection, malformed or unsolicited
+ * reply) closes the connection and is kept: every later call fails with it.
+ *
+ * @module
+ */
+import type { Command } from "./_command.ts";
+import type { Connection, StartTlsOptions } from "./connection.ts";
+import { ReplyParser } from "./_reply_parser.ts";
+import type { Reply } from "./reply.ts";
+import { ReplyStream } from "./reply_stream.ts";
+import { SmtpError } from "./smtp_error.ts";
+import type { SmtpLogger } from "./smtp_client_options.ts";
+
+const encoder = new TextEncoder();
+
+interface Waiter {
+  resolve(reply: Reply): void;
+  reject(reason: unknown): void;
+}
+
+/** Formats a reply as the server's wire lines, for the transcript. */
+export function replyLines(reply: Reply): string[] {
+  const last = reply.lines.length - 1;
+  return reply.lines.map((text, i) => {
+    const enhanced = reply.enhancedCode ? `${reply.enhancedCode} ` : "";
+    const body = `${enhanced}${text}`;
+    return `${reply.code}${i < last ? "-" : body ? " " : ""}${body}`;
+  });
+}
+
+/** The session's connection, reply queue and failure state. */
+export class Wire {
+  #conn: Connection;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #logger: SmtpLogger | undefined;
+  // Pull mode only.
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #parser: ReplyParser | undefined;
+  // Pump mode only.
+  #pump: Promise<void> | undefined;
+  #pulling: Promise<void> | undefined;
+  #queue: Reply[] = [];
+  #waiter: Waiter | undefined;
+  #outstanding = 0;
+  #failure: unknown;
+  #failed = false;
+
+  /**
+   * @param conn The connection.
+   * @param pull Whether to read in pull mode (a STARTTLS may follow).
+   * @param logger Receives the transcript.
+   */
+  constructor(conn: Connection, pull: boolean, logger?: SmtpLogger) {
+    this.#conn = conn;
+    this.#logger = logger;
+    this.#writer = conn.writable.getWriter();
+    if (pull) {
+      this.#reader = conn.readable.getReader();
+      this.#parser = new ReplyParser();
+    } else {
+      this.#startPump();
+    }
+  }
+
+  /** Whether the connection is encrypted. */
+  get secure(): boolean {
+    return this.#conn.secure;
+  }
+
+  /** Whether the wire failed or was closed: nothing more can be sent. */
+  get failed(): boolean {
+    return this.#failed;
+  }
+
+  /** The error every call fails with once the wire failed. */
+  get failure(): unknown {
+    return this.#failure;
+  }
+
+  /** Logs a note from the client. */
+  info(text: string): void {
+    this.#logger?.({ type: "info", text });
+  }
+
+  /**
+   * Writes commands in one write, and expects one reply to each.
+   *
+   * @param commands The commands, in order.
+   * @param timeout How long the write may take, in ms.
+   */
+  async send(commands: Command[], timeout: number): Promise<void> {
+    this.#throwIfFailed();
+    let text = "";
+    for (const command of commands) {
+      this.#logger?.({ type: "client", text: command.logged });
+      text += command.line + "\r\n";
+    }
+    this.#outstanding += commands.length;
+    await this.#write(encoder.encode(text), timeout, commands[0]?.verb);
+  }
+
+  /**
+   * Writes message data (already dot-stuffed).
+   *
+   * @param chunk The bytes.
+   * @param timeout How long this block may take, in ms.
+   */
+  async write(chunk: Uint8Array, timeout: number): Promise<void> {
+    this.#throwIfFailed();
+    await this.#write(chunk, timeout, "DATA");
+  }
+
+  /** Expects one more reply without writing a command (end of data). */
+  expect(): void {
+    this.#outstanding++;
+  }
+
+  /**
+   * The next reply, in order.
+   *
+   * @param timeout How long to wait, in ms.
+   * @param verb The command awaiting it, for errors.
+   * @returns The reply.
+   */
+  read(timeout: number, verb: string): Promise<Reply> {
+    this.#throwIfFailed();
+    const queued = this.#queue.shift();
+    if (queued) return Promise.resolve(queued);
+    const { promise, resolve, reject } = Promise.withResolvers<Reply>();
+    this.#waiter = { resolve, reject };
+    const timer = setTimeout(() => {
+      this.fail(
+        new SmtpError(
+          `Cannot complete ${verb}: no reply within ${timeout} ms`,
+          { kind: "timeout", command: verb },
+        ),
+      );
+    }, timeout);
+    if (this.#reader) this.#pulling = this.#pull(verb);
+    return promise.finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Upgrades to TLS after the server's 220 to STARTTLS. Any byte the server
+   * sent after that reply fails the session (RFC 3207 §6).
+   *
+   * @param options The name to verify and extra CAs.
+   * @param timeout How long the handshake may take, in ms.
+   */
+  async startTls(options: StartTlsOptions, timeout: number): Promise<void> {
+    this.#throwIfFailed();
+    const reader = this.#reader;
+    if (!reader || !this.#parser) {
+      throw new Error("Cannot start TLS: the wire is not in pull mode");
+    }
+    if (this.#parser.buffered > 0 || this.#queue.length > 0) {
+      const error = new SmtpError(
+        "Cannot start TLS: the server sent data after its 220 reply (possible response injection)",
+        { kind: "protocol", command: "STARTTLS" },
+      );
+      this.fail(error);
+      throw error;
+    }
+    reader.releaseLock();
+    this.#writer.releaseLock();
+    this.#reader = undefined;
+    this.#parser = undefined;
+    try {
+      const upgraded = await withTimeout(
+        this.#conn.startTls(options),
+        timeout,
+        () =>
+          new SmtpError(`Cannot start TLS: no handshake within ${timeout} ms`, {
+            kind: "timeout",
+            command: "STARTTLS",
+          }),
+      );
+      this.#conn = upgraded;
+    } catch (error) {
+      const failure = error instanceof SmtpError ? error : new SmtpError(
+        `Cannot start TLS with ${JSON.stringify(options.hostname)}: ${
+          errorMessage(error)
+        }`,
+        { kind: "tls", command: "STARTTLS", cause: error },
+      );
+      this.#failed = true;
+      this.#failure = failure;
+      this.#conn.close();
+      throw failure;
+    }
+    this.#writer = this.#conn.writable.getWriter();
+    this.#startPump();
+  }
+
+  /**
+   * Fails the wire: closes the connection, and rejects the waiting read and
+   * every later call with `reason`. The first failure wins.
+   */
+  fail(reason: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#failure = reason;
+    this.#outstanding = 0;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(reason);
+    this.#conn.close();
+  }
+
+  /** Closes the connection and waits until nothing is left running. */
+  async close(): Promise<void> {
+    this.fail(
+      new SmtpError("Cannot use the connection: it is closed", {
+        kind: "closed",
+      }),
+    );
+    await this.#pulling;
+    await this.#pump;
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failed) throw this.#failure;
+  }
+
+  async #write(
+    bytes: Uint8Array,
+    timeout: number,
+    verb: string | undefined,
+  ): Promise<void> {
+    try {
+      await withTimeout(
+        this.#writer.write(bytes),
+        timeout,
+        () =>
+          new SmtpError(
+            `Cannot send ${
+              verb ?? "data"
+            }: the write did not finish within ${timeout} ms`,
+            { kind: "timeout", ...(verb ? { command: verb } : {}) },
+          ),
+      );
+    } catch (error) {
+      const failure = this.#failed
+        ? this.#failure
+        : error instanceof SmtpError
+        ? error
+        : new SmtpError(
+          `Cannot send ${verb ?? "data"}: the connection was lost`,
+          {
+            kind: "connection",
+            cause: error,
+            ...(verb ? { command: verb } : {}),
+          },
+        );
+      this.fail(failure);
+      throw failure;
+    }
+  }
+
+  #deliver(reply: Reply): void {
+    for (const text of replyLines(reply)) {
+      this.#logger?.({ type: "server", text });
+    }
+    if (this.#outstanding === 0) {
+      // A reply nobody asked for: never let it pair with a later command.
+      this.fail(
+        reply.code === 421
+          ? new SmtpError(
+            `Cannot continue: the server is closing the connection: ${reply.code} ${
+              JSON.stringify(reply.text)
+            }`,
+            { reply },
+          )
+          : new SmtpError(
+            `Cannot continue: the server sent a reply nobody asked for: ${reply.code} ${
+              JSON.stringify(reply.text)
+            }`,
+            { kind: "protocol", reply },
+          ),
+      );
+      return;
+    }
+    this.#outstanding--;
+    const waiter = this.#waiter;
+    if (waiter) {
+      this.#waiter = undefined;
+      waiter.resolve(reply);
+    } else {
+      this.#queue.push(reply);
+    }
+  }
+
+  async #pull(verb: string): Promise<void> {
+    const reader = this.#reader!;
+    const parser = this.#parser!;
+    try {
+      while (this.#waiter && !this.#failed) {
+        const { value, done } = await reader.read();
+        if (this.#failed) return;
+        if (done) {
+          parser.end();
+          throw closedError(verb);
+        }
+        for (const reply of parser.push(value)) this.#deliver(reply);
+      }
+    } catch (error) {
+      this.fail(asConnectionError(error, verb));
+    }
+  }
+
+  #startPump(): void {
+    this.#pump = this.#conn.readable
+      .pipeThrough(new ReplyStream())
+      .pipeTo(
+        new WritableStream({ write: (reply) => this.#deliver(reply) }),
+      )
+      .then(
+        () => this.fail(closedError("the session")),
+        (error) => this.fail(asConnectionError(error, "the session")),
+      );
+  }
+}
+
+function closedError(verb: string): SmtpError {
+  return new SmtpError(
+    `Cannot complete ${verb}: the server closed the connection`,
+    { kind: "connection" },
+  );
+}
+
+function asConnectionError(error: unknown, verb: string): unknown {
+  if (error instanceof SmtpError) return error;
+  return new SmtpError(
+    `Cannot complete ${verb}: the connection failed: ${errorMessage(error)}`,
+    { kind: "connection", cause: error },
+  );
+}
+
+/** The message of an unknown thrown value. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Rejects with `onTimeout()` when `promise` takes longer than `ms`. */
+async function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => unknown,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(onTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

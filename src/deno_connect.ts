@@ -1,0 +1,109 @@
+import type {
+  Connect,
+  Connection,
+  ConnectOptions,
+  StartTlsOptions,
+} from "./connection.ts";
+
+/**
+ * The default transport: `Deno.connect` / `Deno.connectTls`, and
+ * `Deno.startTls` for STARTTLS. TLS is verified against the system roots plus
+ * `caCerts`, and against `hostname`; the handshake is awaited so certificate
+ * errors surface at connect time, not at the first write.
+ *
+ * @param options Where to connect, and whether to start with TLS.
+ * @returns The open connection.
+ * @throws {Deno.errors.ConnectionRefused | Deno.errors.InvalidData | Error} As Deno reports it; the client wraps it in an `SmtpError`.
+ *
+ * @example Passing the default transport explicitly
+ * ```ts ignore
+ * import { denoConnect, SmtpClient } from "@x/sendmail";
+ * await using client = await SmtpClient.connect({ hostname: "localhost", connect: denoConnect });
+ * ```
+ */
+export const denoConnect: Connect = async (
+  options: ConnectOptions,
+): Promise<Connection> => {
+  const { hostname, port, signal } = options;
+  signal?.throwIfAborted();
+  const tcp = await abortable(Deno.connect({ hostname, port }), signal, close);
+  // Commands are small writes awaiting a reply: Nagle's algorithm would hold
+  // the last one back for the server's delayed ACK (~40 ms a round trip).
+  tcp.setNoDelay(true);
+  if (!options.tls) return wrap(tcp, false);
+  // Implicit TLS: the same socket upgraded before any byte is read.
+  return await abortable(
+    upgrade(tcp, {
+      hostname,
+      ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+    }),
+    signal,
+    (conn) => conn.close(),
+  ).catch((error) => {
+    close(tcp);
+    throw error;
+  });
+};
+
+async function upgrade(
+  tcp: Deno.TcpConn,
+  options: StartTlsOptions,
+): Promise<Connection> {
+  const tls = await Deno.startTls(tcp, {
+    hostname: options.hostname,
+    ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+  });
+  try {
+    // Certificate errors surface here, not at the first write.
+    await tls.handshake();
+  } catch (error) {
+    close(tls);
+    throw error;
+  }
+  return wrap(tls, true);
+}
+
+/** Races a promise with a signal; a connection that opens late is closed. */
+async function abortable<T>(
+  opening: Promise<T>,
+  signal: AbortSignal | undefined,
+  late?: (value: T) => void,
+): Promise<T> {
+  if (!signal) return await opening;
+  const { promise, reject } = Promise.withResolvers<never>();
+  const onAbort = () => reject(signal.reason);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await Promise.race([opening, promise]);
+  } catch (error) {
+    // The attempt may still succeed after the abort: never leak that socket.
+    if (late) opening.then(late, () => {});
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+function close(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+function wrap(conn: Deno.Conn, secure: boolean): Connection {
+  return {
+    readable: conn.readable,
+    writable: conn.writable,
+    secure,
+    startTls(options: StartTlsOptions): Promise<Connection> {
+      // The caller has released every lock and no read is pending (the
+      // STARTTLS trap of Deno: a pending read makes startTls fail).
+      return upgrade(conn as Deno.TcpConn, options);
+    },
+    close() {
+      close(conn);
+    },
+  };
+}
