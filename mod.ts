@@ -50,3 +50,7 @@ export type { DsnOptions, SendOptions } from "./src/send_options.ts";
 export type { SendResult } from "./src/send_result.ts";
 export { ReplyStream, type ReplyStreamOptions } from "./src/reply_stream.ts";
 export { DotStuffStream } from "./src/dot_stuff_stream.ts";
+export { Capabilities } from "./src/capabilities.ts";
+export { denoConnect } from "./src/deno_connect.ts";
+export { SmtpClient } from "./src/smtp_client.ts";
+export { sendmail, type SendmailOptions } from "./src/sendmail.ts";

@@ -57,13 +57,13 @@ export class SmtpError extends Error {
   /** The class of failure. */
   readonly kind: SmtpErrorKind;
   /** The reply code, when the server replied. */
-  readonly code?: number;
+  declare readonly code?: number;
   /** The enhanced status code, when the reply had one. */
-  readonly enhancedCode?: string;
+  declare readonly enhancedCode?: string;
   /** The reply, when the server replied. */
-  readonly reply?: Reply;
+  declare readonly reply?: Reply;
   /** The command verb that failed, never its arguments. */
-  readonly command?: string;
+  declare readonly command?: string;
   /** Whether retrying later may help (4xx, timeout, dropped connection). */
   readonly temporary: boolean;
 

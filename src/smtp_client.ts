@@ -1,0 +1,771 @@
+import * as cmd from "./_command.ts";
+import type { Command, Params } from "./_command.ts";
+import { isLoopback } from "./_loopback.ts";
+import {
+  isRawMessage,
+  type PreparedMessage,
+  prepareRaw,
+} from "./_message_source.ts";
+import { checkAuth, chooseMechanism, startSasl } from "./_sasl.ts";
+import { errorMessage, Wire } from "./_wire.ts";
+import { Capabilities } from "./capabilities.ts";
+import type { Connect } from "./connection.ts";
+import { denoConnect } from "./deno_connect.ts";
+import { DotStuffStream } from "./dot_stuff_stream.ts";
+import { composeMessage } from "./mime/compose_message.ts";
+import type { Mail } from "./mail.ts";
+import type { RawMessage } from "./raw_message.ts";
+import type { Reply } from "./reply.ts";
+import type { SendOptions } from "./send_options.ts";
+import type { SendResult } from "./send_result.ts";
+import type {
+  PasswordAuth,
+  SmtpClientOptions,
+  SmtpTimeouts,
+  TlsMode,
+  TokenAuth,
+} from "./smtp_client_options.ts";
+import { SmtpError } from "./smtp_error.ts";
+
+/** Timeouts with every default filled in. */
+type Timeouts = Required<SmtpTimeouts>;
+
+const DEFAULT_TIMEOUTS: Timeouts = {
+  connect: 30_000,
+  greeting: 300_000,
+  command: 300_000,
+  data: 180_000,
+  dataEnd: 600_000,
+  quit: 10_000,
+};
+
+/** The settings of a session, checked and with defaults applied. */
+interface Settings {
+  hostname: string;
+  port: number;
+  tls: TlsMode;
+  caCerts?: string[];
+  clientName: string;
+  auth?: PasswordAuth | TokenAuth;
+  timeouts: Timeouts;
+  signal?: AbortSignal;
+  connect: Connect;
+}
+
+/** Replies to EHLO that mean "try HELO" (RFC 5321 §4.1.4). */
+const EHLO_UNKNOWN = new Set([500, 502, 504, 550]);
+
+/**
+ * An SMTP session: connect, EHLO, STARTTLS, AUTH, then any number of
+ * `send()`s, then QUIT. Calls on one client are queued, so concurrent sends
+ * are safe (they run one after the other on the one connection).
+ *
+ * @example Sending two messages on one connection
+ * ```ts ignore
+ * import { SmtpClient } from "@x/sendmail";
+ *
+ * await using client = await SmtpClient.connect({
+ *   hostname: "smtp.example.com",
+ *   auth: { username: "me@example.com", password: "secret" },
+ * });
+ * for (const to of ["a@example.com", "b@example.com"]) {
+ *   await client.send({ from: "me@example.com", to, subject: "Hi", text: "Hello" });
+ * }
+ * ```
+ */
+export class SmtpClient implements AsyncDisposable {
+  #wire: Wire;
+  #settings: Settings;
+  #capabilities: Capabilities = new Capabilities();
+  #queue: Promise<unknown> = Promise.resolve();
+  #quitting: Promise<void> | undefined;
+  #detach: () => void = () => {};
+
+  private constructor(wire: Wire, settings: Settings) {
+    this.#wire = wire;
+    this.#settings = settings;
+  }
+
+  /**
+   * Opens a session: connects, reads the greeting, says EHLO (HELO when EHLO
+   * is unknown), upgrades with STARTTLS as `tls` asks, and authenticates.
+   *
+   * @param options Where and how to connect.
+   * @returns The ready client.
+   * @throws {TypeError | RangeError} Misused options; nothing is sent.
+   * @throws {SmtpError} The session could not be set up.
+   */
+  static async connect(options: SmtpClientOptions): Promise<SmtpClient> {
+    const settings = checkOptions(options);
+    const { signal, timeouts } = settings;
+    signal?.throwIfAborted();
+    const wire = await open(settings, options.logger);
+    const client = new SmtpClient(wire, settings);
+    const onAbort = () => wire.fail(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await client.#setUp();
+    } catch (error) {
+      await client.#abandon(timeouts.quit);
+      signal?.removeEventListener("abort", onAbort);
+      throw error;
+    }
+    // The session signal stays armed until the client is closed.
+    if (signal) {
+      client.#detach = () => signal.removeEventListener("abort", onAbort);
+    }
+    return client;
+  }
+
+  /** The extensions the server offered (parsed again after STARTTLS). */
+  get capabilities(): Capabilities {
+    return this.#capabilities;
+  }
+
+  /** Whether the connection is encrypted. */
+  get secure(): boolean {
+    return this.#wire.secure;
+  }
+
+  /**
+   * Sends one message. Recipients the server refuses are listed in
+   * `rejected`; when it refuses every one, the call rejects and no message is
+   * sent. After a failed transaction the session is reset, so the next
+   * `send()` works.
+   *
+   * @param message A `Mail` to compose, or a `RawMessage` sent as given.
+   * @param options DSN, REQUIRETLS and an abort signal.
+   * @returns Who was accepted and refused, and the server's final reply.
+   * @throws {TypeError | RangeError} A bad address or parameter; nothing is sent.
+   * @throws {SmtpError} The server refused the message, or the session failed.
+   */
+  send(
+    message: Mail | RawMessage,
+    options: SendOptions = {},
+  ): Promise<SendResult> {
+    return this.#enqueue(() => this.#send(message, options), options.signal);
+  }
+
+  /**
+   * Sends NOOP, which also checks the connection is alive.
+   *
+   * @returns The server's reply.
+   * @throws {SmtpError} The server refused it, or the session failed.
+   */
+  noop(): Promise<Reply> {
+    return this.#enqueue(() => this.#simple(cmd.simple("NOOP")));
+  }
+
+  /**
+   * Sends RSET, abandoning any transaction in progress.
+   *
+   * @throws {SmtpError} The server refused it, or the session failed.
+   */
+  reset(): Promise<void> {
+    return this.#enqueue(async () => {
+      await this.#simple(cmd.simple("RSET"));
+    });
+  }
+
+  /**
+   * Sends QUIT and closes the connection. It waits for the server's reply at
+   * most `timeouts.quit` ms, never fails, and may be called more than once.
+   */
+  quit(): Promise<void> {
+    this.#quitting ??= this.#queue.then(
+      () => this.#abandon(this.#settings.timeouts.quit),
+      () => this.#abandon(this.#settings.timeouts.quit),
+    );
+    return this.#quitting;
+  }
+
+  /** Same as {@linkcode SmtpClient.quit}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.quit();
+  }
+
+  // ——— session set-up ———
+
+  async #setUp(): Promise<void> {
+    const wire = this.#wire;
+    const { tls, hostname, caCerts, timeouts } = this.#settings;
+    this.#wire.expect();
+    const greeting = await wire.read(timeouts.greeting, "the greeting");
+    if (greeting.code !== 220) {
+      throw new SmtpError(
+        `Cannot start session: server greeted with ${describe(greeting)}`,
+        { reply: greeting, command: "CONNECT", temporary: greeting.code < 500 },
+      );
+    }
+    await this.#hello();
+    if (tls === "starttls" || tls === "opportunistic") {
+      if (!this.#capabilities.startTls) {
+        if (tls === "starttls") {
+          throw new SmtpError(
+            `Cannot start TLS: ${hostname} does not offer STARTTLS (use tls: "opportunistic" or "none" to allow plaintext)`,
+            { kind: "tls", command: "STARTTLS" },
+          );
+        }
+        wire.info("STARTTLS not offered: continuing without TLS");
+      } else {
+        const reply = await this.#command(cmd.simple("STARTTLS"));
+        if (reply.code === 220) {
+          await wire.startTls(
+            { hostname, ...(caCerts ? { caCerts } : {}) },
+            timeouts.command,
+          );
+          wire.info("TLS established");
+          this.#capabilities = new Capabilities();
+          await this.#hello();
+        } else if (tls === "starttls") {
+          throw new SmtpError(
+            `Cannot start TLS: server replied ${describe(reply)}`,
+            { reply, command: "STARTTLS" },
+          );
+        } else {
+          wire.info(
+            `STARTTLS refused (${reply.code}): continuing without TLS`,
+          );
+        }
+      }
+    }
+    if (this.#settings.auth) await this.#authenticate(this.#settings.auth);
+  }
+
+  async #hello(): Promise<void> {
+    const name = this.#settings.clientName;
+    const reply = await this.#command(cmd.ehlo(name));
+    if (reply.code === 250) {
+      this.#capabilities = Capabilities.parse(reply);
+      return;
+    }
+    if (!EHLO_UNKNOWN.has(reply.code)) {
+      throw new SmtpError(
+        `Cannot send EHLO: server replied ${describe(reply)}`,
+        {
+          reply,
+          command: "EHLO",
+        },
+      );
+    }
+    const fallback = await this.#command(cmd.helo(name));
+    if (fallback.code !== 250) {
+      throw new SmtpError(
+        `Cannot send HELO: server replied ${describe(fallback)}`,
+        { reply: fallback, command: "HELO" },
+      );
+    }
+    this.#capabilities = new Capabilities(fallback.lines[0]?.split(" ")[0]);
+  }
+
+  async #authenticate(auth: PasswordAuth | TokenAuth): Promise<void> {
+    const { hostname, port, timeouts } = this.#settings;
+    const caps = this.#capabilities;
+    if (!caps.has("AUTH")) {
+      throw new SmtpError(
+        `Cannot authenticate: ${hostname} does not offer AUTH${
+          this.secure ? "" : " (it may offer it only over TLS)"
+        }`,
+        { kind: "auth", command: "AUTH" },
+      );
+    }
+    if (!this.secure && !isLoopback(hostname)) {
+      throw new SmtpError(
+        `Cannot authenticate: refusing to send credentials without TLS to ${hostname}`,
+        { kind: "auth", command: "AUTH" },
+      );
+    }
+    const mechanism = chooseMechanism(caps.auth, auth, this.secure);
+    const sasl = await startSasl(auth, mechanism, hostname, port);
+    let reply = await this.#command(
+      cmd.auth(mechanism, sasl.initialResponse),
+    );
+    for (let round = 0; reply.code === 334; round++) {
+      if (round === 10) {
+        throw new SmtpError("Cannot authenticate: too many challenges", {
+          kind: "protocol",
+          command: "AUTH",
+        });
+      }
+      let response: string;
+      try {
+        response = await sasl.respond(reply.lines[0] ?? "");
+      } catch (error) {
+        // Cancel the exchange (RFC 4954 §4), then report the cause.
+        await this.#command(cmd.saslResponse("*")).catch(() => {});
+        throw error;
+      }
+      this.#wire.info(`AUTH ${mechanism}: answering challenge`);
+      reply = await this.#command(cmd.saslResponse(response), timeouts.command);
+    }
+    if (reply.code !== 235) {
+      const detail = sasl.serverError ? ` (${sasl.serverError})` : "";
+      throw new SmtpError(
+        `Cannot authenticate with ${mechanism}: server replied ${
+          describe(reply)
+        }${detail}`,
+        { kind: "auth", reply, command: "AUTH", temporary: reply.code < 500 },
+      );
+    }
+  }
+
+  // ——— transactions ———
+
+  async #send(
+    message: Mail | RawMessage,
+    options: SendOptions,
+  ): Promise<SendResult> {
+    const prepared = prepare(message);
+    try {
+      const { commands, from, to } = this.#transaction(prepared, options);
+      return await this.#transact(prepared, commands, from, to);
+    } catch (error) {
+      // Release the message source (files, attachment streams) unless the
+      // data phase already consumed it.
+      if (!prepared.readable.locked) {
+        await prepared.readable.cancel(error).catch(() => {});
+      }
+      throw error;
+    }
+  }
+
+  async #transact(
+    prepared: PreparedMessage,
+    commands: Command[],
+    from: string,
+    to: string[],
+  ): Promise<SendResult> {
+    const { timeouts } = this.#settings;
+    const wire = this.#wire;
+    const [mail, ...rcpts] = commands;
+    const accepted: string[] = [];
+    const rejected: SendResult["rejected"] = [];
+    let mailReply: Reply;
+    let dataReply: Reply;
+    if (this.#capabilities.pipelining) {
+      // RFC 2920: MAIL, every RCPT and DATA in one write; replies in order.
+      await wire.send([mail!, ...rcpts, cmd.simple("DATA")], timeouts.command);
+      mailReply = await wire.read(timeouts.command, "MAIL");
+      check421(mailReply, "MAIL", wire);
+      for (const recipient of to) {
+        const reply = await wire.read(timeouts.command, "RCPT");
+        check421(reply, "RCPT", wire);
+        if (reply.code >= 200 && reply.code < 300) accepted.push(recipient);
+        else rejected.push({ recipient, reply });
+      }
+      dataReply = await wire.read(timeouts.command, "DATA");
+      check421(dataReply, "DATA", wire);
+      if (
+        dataReply.code === 354 &&
+        (mailReply.code !== 250 || accepted.length === 0)
+      ) {
+        // DATA was accepted although no recipient was: end it empty.
+        wire.info("No recipient accepted: ending the message data empty");
+        await wire.write(new TextEncoder().encode(".\r\n"), timeouts.data);
+        wire.expect();
+        check421(await wire.read(timeouts.dataEnd, "DATA"), "DATA", wire);
+      }
+      if (mailReply.code !== 250) {
+        await this.#resetAfterFailure();
+        throw refused("MAIL FROM", mailReply, "MAIL");
+      }
+      if (accepted.length === 0) {
+        await this.#resetAfterFailure();
+        throw allRefused(rejected);
+      }
+      if (dataReply.code !== 354) {
+        await this.#resetAfterFailure();
+        throw refused("DATA", dataReply, "DATA");
+      }
+    } else {
+      mailReply = await this.#command(mail!);
+      if (mailReply.code !== 250) {
+        await this.#resetAfterFailure();
+        throw refused("MAIL FROM", mailReply, "MAIL");
+      }
+      for (const [i, recipient] of to.entries()) {
+        const reply = await this.#command(rcpts[i]!);
+        if (reply.code >= 200 && reply.code < 300) accepted.push(recipient);
+        else rejected.push({ recipient, reply });
+      }
+      if (accepted.length === 0) {
+        await this.#resetAfterFailure();
+        throw allRefused(rejected);
+      }
+      dataReply = await this.#command(cmd.simple("DATA"));
+      if (dataReply.code !== 354) {
+        await this.#resetAfterFailure();
+        throw refused("DATA", dataReply, "DATA");
+      }
+    }
+    const reply = await this.#data(prepared.readable);
+    if (reply.code < 200 || reply.code >= 300) {
+      throw refused("message data", reply, "DATA");
+    }
+    return {
+      accepted,
+      rejected,
+      reply,
+      ...(prepared.messageId ? { messageId: prepared.messageId } : {}),
+      envelope: { from, to },
+      secure: this.secure,
+    };
+  }
+
+  /** Builds MAIL and RCPT commands; every check happens before sending. */
+  #transaction(
+    prepared: PreparedMessage,
+    options: SendOptions,
+  ): { commands: Command[]; from: string; to: string[] } {
+    const caps = this.#capabilities;
+    const { from } = prepared;
+    const to = [...new Set(prepared.to)];
+    if (to.length === 0) {
+      throw new TypeError("Cannot send message: no recipient");
+    }
+    const mailParams: Params = [];
+    const rcptParams: Params = [];
+    if (prepared.size !== undefined && caps.size !== undefined) {
+      if (caps.size > 0 && prepared.size > caps.size) {
+        throw new SmtpError(
+          `Cannot send message: its ${prepared.size} octets exceed the server's limit of ${caps.size}`,
+          { kind: "unsupported", command: "MAIL" },
+        );
+      }
+      mailParams.push(["SIZE", String(prepared.size)]);
+    }
+    if (prepared.eightBit && caps.eightBitMime) {
+      mailParams.push(["BODY", "8BITMIME"]);
+    }
+    if (prepared.smtputf8) {
+      if (!caps.smtpUtf8) {
+        throw new SmtpError(
+          "Cannot send message: an address is not ASCII and the server does not offer SMTPUTF8",
+          { kind: "unsupported", command: "MAIL" },
+        );
+      }
+      mailParams.push(["SMTPUTF8", true]);
+    }
+    const dsn = options.dsn;
+    if (dsn) {
+      if (dsn.envelopeId !== undefined) {
+        cmd.assertPrintable(dsn.envelopeId, "DSN envelope id");
+      }
+      if (caps.dsn) {
+        if (dsn.ret) mailParams.push(["RET", dsn.ret.toUpperCase()]);
+        if (dsn.envelopeId !== undefined) {
+          mailParams.push(["ENVID", cmd.xtext(dsn.envelopeId)]);
+        }
+        if (dsn.notify) {
+          const notify = dsn.notify === "never"
+            ? "NEVER"
+            : dsn.notify.map((n) => n.toUpperCase()).join(",");
+          if (!/^(NEVER|((SUCCESS|FAILURE|DELAY),?)+)$/.test(notify)) {
+            throw new TypeError(
+              `Cannot use DSN notify ${JSON.stringify(dsn.notify)}`,
+            );
+          }
+          rcptParams.push(["NOTIFY", notify]);
+        }
+      } else {
+        this.#wire.info("DSN requested but not offered: sending without it");
+      }
+    }
+    if (options.requireTls) {
+      if (!this.secure) {
+        throw new SmtpError(
+          "Cannot send message with REQUIRETLS: the connection is not encrypted",
+          { kind: "tls", command: "MAIL" },
+        );
+      }
+      if (!caps.requireTls) {
+        throw new SmtpError(
+          "Cannot send message with REQUIRETLS: the server does not offer it",
+          { kind: "unsupported", command: "MAIL" },
+        );
+      }
+      mailParams.push(["REQUIRETLS", true]);
+    }
+    const commands = [cmd.mailFrom(from, mailParams)];
+    for (const recipient of to) {
+      const params: Params = [...rcptParams];
+      if (dsn && caps.dsn && dsn.notify) {
+        params.push(["ORCPT", `rfc822;${cmd.xtext(recipient)}`]);
+      }
+      commands.push(cmd.rcptTo(recipient, params));
+    }
+    return { commands, from, to };
+  }
+
+  /** Streams the message through dot-stuffing and reads the final reply. */
+  async #data(readable: ReadableStream<Uint8Array>): Promise<Reply> {
+    const { timeouts } = this.#settings;
+    const wire = this.#wire;
+    const reader = readable.pipeThrough(new DotStuffStream()).getReader();
+    let octets = 0;
+    try {
+      while (true) {
+        let chunk: ReadableStreamReadResult<Uint8Array>;
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          // The message source failed: the data cannot be ended without
+          // delivering a truncated message, so the connection is dropped.
+          wire.fail(
+            new SmtpError(
+              `Cannot send message data: reading the message failed: ${
+                errorMessage(error)
+              }`,
+              { kind: "closed", command: "DATA", cause: error },
+            ),
+          );
+          throw error;
+        }
+        if (chunk.done) break;
+        octets += chunk.value.length;
+        await wire.write(chunk.value, timeouts.data);
+      }
+    } finally {
+      reader.releaseLock();
+    }
+    wire.info(`${octets} octets of message data sent`);
+    wire.expect();
+    const reply = await wire.read(timeouts.dataEnd, "DATA");
+    check421(reply, "DATA", wire);
+    return reply;
+  }
+
+  // ——— plumbing ———
+
+  /** Sends one command and reads its reply; 421 closes the session. */
+  async #command(command: Command, timeout?: number): Promise<Reply> {
+    const { timeouts } = this.#settings;
+    await this.#wire.send([command], timeouts.command);
+    const reply = await this.#wire.read(
+      timeout ?? timeouts.command,
+      command.verb,
+    );
+    check421(reply, command.verb, this.#wire);
+    return reply;
+  }
+
+  async #simple(command: Command): Promise<Reply> {
+    const reply = await this.#command(command);
+    if (reply.code < 200 || reply.code >= 300) {
+      throw refused(command.verb, reply, command.verb);
+    }
+    return reply;
+  }
+
+  /** RSET after a failed transaction; a failing RSET closes the session. */
+  async #resetAfterFailure(): Promise<void> {
+    try {
+      const reply = await this.#command(cmd.simple("RSET"));
+      if (reply.code !== 250) {
+        this.#wire.fail(refused("RSET", reply, "RSET"));
+      }
+    } catch {
+      // The wire keeps the failure; the caller reports the transaction's.
+    }
+  }
+
+  /** Runs calls one at a time; a signal aborts the call and the session. */
+  #enqueue<T>(job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.#quitting) {
+        throw new SmtpError("Cannot use the client: it has quit", {
+          kind: "closed",
+        });
+      }
+      signal?.throwIfAborted();
+      const onAbort = () => this.#wire.fail(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        return await job();
+      } catch (error) {
+        // A failed wire (abort, timeout, drop) explains the failure best.
+        if (
+          this.#wire.failed && !(error instanceof TypeError) &&
+          !(error instanceof RangeError)
+        ) {
+          throw this.#wire.failure;
+        }
+        throw error;
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+      }
+    };
+    const result = this.#queue.then(run, run);
+    this.#queue = result.catch(() => {});
+    return result;
+  }
+
+  /** Sends QUIT when the connection still works, then closes it. */
+  async #abandon(timeout: number): Promise<void> {
+    const wire = this.#wire;
+    if (!wire.failed) {
+      try {
+        await wire.send([cmd.simple("QUIT")], timeout);
+        await wire.read(timeout, "QUIT");
+      } catch {
+        // QUIT is a courtesy: the connection is closed either way.
+      }
+    }
+    await wire.close();
+    this.#detach();
+  }
+}
+
+async function open(
+  settings: Settings,
+  logger: SmtpClientOptions["logger"],
+): Promise<Wire> {
+  const { hostname, port, tls, caCerts, signal, timeouts } = settings;
+  const timer = AbortSignal.timeout(timeouts.connect);
+  const combined = signal ? AbortSignal.any([signal, timer]) : timer;
+  try {
+    const conn = await settings.connect({
+      hostname,
+      port,
+      tls: tls === "implicit",
+      ...(caCerts ? { caCerts } : {}),
+      signal: combined,
+    });
+    logger?.({
+      type: "info",
+      text: `Connected to ${hostname}:${port}${conn.secure ? " with TLS" : ""}`,
+    });
+    // Before a possible STARTTLS, replies are pulled one read at a time.
+    const pull = tls === "starttls" || tls === "opportunistic";
+    return new Wire(conn, pull, logger);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    if (timer.aborted) {
+      throw new SmtpError(
+        `Cannot connect to ${hostname}:${port}: no connection within ${timeouts.connect} ms`,
+        { kind: "timeout", command: "CONNECT", cause: error },
+      );
+    }
+    const message = errorMessage(error);
+    const tlsFailure = tls === "implicit" &&
+      /certificate|tls|handshake|ssl|unknownissuer|notvalidforname/i.test(
+        message,
+      );
+    throw new SmtpError(
+      `Cannot connect to ${hostname}:${port}: ${message}`,
+      {
+        kind: tlsFailure ? "tls" : "connection",
+        command: "CONNECT",
+        cause: error,
+        ...(tlsFailure ? { temporary: false } : {}),
+      },
+    );
+  }
+}
+
+function prepare(message: Mail | RawMessage): PreparedMessage {
+  if (isRawMessage(message)) return prepareRaw(message);
+  if (typeof message !== "object" || message === null) {
+    throw new TypeError("Cannot send message: expected a Mail or a RawMessage");
+  }
+  const composed = composeMessage(message);
+  return {
+    from: composed.envelope.from,
+    to: composed.envelope.to,
+    smtputf8: composed.envelope.smtputf8,
+    eightBit: composed.eightBit,
+    messageId: composed.messageId,
+    readable: composed.readable,
+  };
+}
+
+function checkOptions(options: SmtpClientOptions): Settings {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("Cannot connect: expected options with a hostname");
+  }
+  const { hostname } = options;
+  if (typeof hostname !== "string" || hostname === "") {
+    throw new TypeError("Cannot connect: hostname is required");
+  }
+  cmd.assertPrintable(hostname, "hostname");
+  const tls = options.tls ?? (options.port === 465 ? "implicit" : "starttls");
+  if (!["implicit", "starttls", "opportunistic", "none"].includes(tls)) {
+    throw new TypeError(
+      `Cannot connect: unknown tls mode ${JSON.stringify(tls)}`,
+    );
+  }
+  const port = options.port ?? (tls === "implicit" ? 465 : 587);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Cannot connect: port ${port} is not 1 to 65535`);
+  }
+  const timeouts = { ...DEFAULT_TIMEOUTS };
+  for (const [key, value] of Object.entries(options.timeouts ?? {})) {
+    if (!(key in DEFAULT_TIMEOUTS)) {
+      throw new TypeError(
+        `Cannot connect: unknown timeout ${JSON.stringify(key)}`,
+      );
+    }
+    if (value === undefined) continue;
+    if (typeof value !== "number" || !(value > 0) || value > 2 ** 31 - 1) {
+      throw new RangeError(
+        `Cannot connect: timeout ${key} must be a positive number of ms`,
+      );
+    }
+    timeouts[key as keyof Timeouts] = value;
+  }
+  const clientName = cmd.checkClientName(options.clientName ?? "localhost");
+  const { auth } = options;
+  if (auth !== undefined) checkAuth(auth);
+  return {
+    hostname,
+    port,
+    tls,
+    ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+    clientName,
+    ...(auth ? { auth } : {}),
+    timeouts,
+    ...(options.signal ? { signal: options.signal } : {}),
+    connect: options.connect ?? denoConnect,
+  };
+}
+
+/** A 421 reply means the server is closing: the session ends here. */
+function check421(reply: Reply, verb: string, wire: Wire): void {
+  if (reply.code === 421) {
+    const error = new SmtpError(
+      `Cannot send ${verb}: server is closing the connection: ${
+        describe(reply)
+      }`,
+      { reply, command: verb },
+    );
+    wire.fail(error);
+    throw error;
+  }
+}
+
+function refused(what: string, reply: Reply, verb: string): SmtpError {
+  return new SmtpError(
+    `Cannot send ${what}: server replied ${describe(reply)}`,
+    {
+      reply,
+      command: verb,
+    },
+  );
+}
+
+function allRefused(rejected: SendResult["rejected"]): SmtpError {
+  const first = rejected[0]!;
+  const all = rejected.every((r) => r.reply.code >= 400 && r.reply.code < 500);
+  return new SmtpError(
+    `Cannot send RCPT TO: server refused every recipient, ${
+      JSON.stringify(first.recipient)
+    } with ${describe(first.reply)}`,
+    { reply: first.reply, command: "RCPT", temporary: all },
+  );
+}
+
+/** `550 5.1.1 "no such user"`. */
+function describe(reply: Reply): string {
+  const enhanced = reply.enhancedCode ? ` ${reply.enhancedCode}` : "";
+  return `${reply.code}${enhanced} ${JSON.stringify(reply.text)}`;
+}
