@@ -398,7 +398,13 @@ export class Session {
           this.#server(clean);
           return encoder.encode(clean + "\r\n");
         });
-        if (step.extra !== undefined) parts.push(toBytes(step.extra));
+        if (step.extra !== undefined) {
+          const extra = toBytes(step.extra);
+          this.#info(
+            `Raw bytes sent: ${JSON.stringify(decoder.decode(extra))}`,
+          );
+          parts.push(extra);
+        }
         const bytes = join(parts);
         const accepts = /^[23]/.test(lines[0] ?? "");
         if (accepts && !applied && verb === "STARTTLS") {

@@ -36,9 +36,10 @@ export class RawClient {
 
   /** Writes a string or bytes as they are. */
   async send(data: string | Uint8Array): Promise<void> {
-    await this.#conn.write(
-      typeof data === "string" ? encoder.encode(data) : data,
-    );
+    let bytes = typeof data === "string" ? encoder.encode(data) : data;
+    while (bytes.length > 0) {
+      bytes = bytes.subarray(await this.#conn.write(bytes));
+    }
   }
 
   /** Reads once from the socket; `null` at EOF. */
