@@ -259,16 +259,35 @@ const KNOWN = new Set([
  * @throws {TypeError} When an option is invalid.
  * @throws {Error} When the address cannot be listened on (port in use).
  *
- * @example Capture what your code sends
+ * @example Test the code that sends your mail
+ * ```ts ignore
+ * import { sendmail } from "@x/sendmail";
+ * import { startTestServer } from "@x/sendmail/testing";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = await startTestServer({ auth: { users: { app: "pw" } } });
+ * await sendmail(
+ *   { ...server.clientOptions, auth: { username: "app", password: "pw" } },
+ *   { from: "app@example.com", to: "user@example.com", subject: "Welcome", text: "Hi" },
+ * );
+ * const message = await server.nextMessage();
+ * assert.deepEqual(message.envelope.to, ["user@example.com"]);
+ * assert.equal(message.authUser, "app");
+ * assert.ok(message.secure);
+ * ```
+ *
+ * @example A server that greets, then drops every connection
  * ```ts
  * import { startTestServer } from "@x/sendmail/testing";
  * import assert from "node:assert/strict";
  *
- * await using server = await startTestServer({ tls: "none" });
+ * await using server = await startTestServer({
+ *   hooks: { EHLO: () => [{ reply: "421 4.3.2 Going down" }, { close: true }] },
+ * });
  * const conn = await Deno.connect({ hostname: server.hostname, port: server.port });
- * // … your code sends a mail to server.hostname:server.port …
- * conn.close();
- * assert.equal(server.messages.length, 0);
+ * await conn.write(new TextEncoder().encode("EHLO me\r\n"));
+ * const text = await new Response(conn.readable).text();
+ * assert.equal(text, "220 localhost ESMTP @x/sendmail test server\r\n421 4.3.2 Going down\r\n");
  * ```
  */
 export async function startTestServer(
