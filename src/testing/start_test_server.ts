@@ -124,6 +124,7 @@ class CaptureServer implements TestServer {
       socket.destroy();
       return;
     }
+    socket.setNoDelay(true);
     this.#track(socket);
     let transport: Transport;
     if (config.tls === "implicit") {

@@ -24,13 +24,18 @@ export class RawClient {
     port: number,
     tls?: { caCert: string; hostname?: string },
   ): Promise<RawClient> {
-    const conn = tls
-      ? await Deno.connectTls({
-        hostname: tls.hostname ?? "127.0.0.1",
-        port,
-        caCerts: [tls.caCert],
-      })
-      : await Deno.connect({ hostname: "127.0.0.1", port });
+    if (tls) {
+      return new RawClient(
+        await Deno.connectTls({
+          hostname: tls.hostname ?? "127.0.0.1",
+          port,
+          caCerts: [tls.caCert],
+        }),
+      );
+    }
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    // Without it, the first write after a TLS handshake waits 40 ms for an ACK.
+    conn.setNoDelay(true);
     return new RawClient(conn);
   }
 

@@ -444,3 +444,48 @@ Deno.test("startTestServer keeps sessions apart and numbers connections", async 
   ]);
   assert.equal(server.transcripts.length, 2);
 });
+
+Deno.test("TestServer.close closes an implicit-TLS connection still waiting for its handshake", async () => {
+  const server = await startTestServer({ tls: "implicit" });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await server.close();
+  assert.equal(await conn.read(new Uint8Array(10)), null);
+  conn.close();
+  assert.deepEqual(server.transcripts[0]!.map((line) => line.type), [
+    "info",
+    "info",
+  ]);
+  assert.match(server.transcripts[0]![0]!.text, /^TLS handshake failed: /);
+});
+
+Deno.test({
+  name: "startTestServer listens on ::1 when asked",
+  ignore: (() => {
+    try {
+      Deno.listen({ hostname: "::1", port: 0 }).close();
+      return false;
+    } catch {
+      console.warn("Skipping the IPv6 test: no ::1 on this machine");
+      return true;
+    }
+  })(),
+  async fn() {
+    await using server = await startTestServer({
+      hostname: "::1",
+      tls: "implicit",
+    });
+    const conn = await Deno.connectTls({
+      hostname: "::1",
+      port: server.port,
+      caCerts: [server.caCert],
+    });
+    await conn.handshake();
+    const reader = conn.readable.getReader();
+    const { value } = await reader.read();
+    assert.match(new TextDecoder().decode(value), /^220 /);
+    reader.releaseLock();
+    conn.close();
+    assert.equal(server.clientOptions.hostname, "::1");
+  },
+});
