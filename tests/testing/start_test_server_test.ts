@@ -489,3 +489,62 @@ Deno.test({
     assert.equal(server.clientOptions.hostname, "::1");
   },
 });
+
+Deno.test("startTestServer enforces SIZE on the data and the recipient limit", async () => {
+  await using server = await startTestServer({
+    tls: "none",
+    extensions: ["SIZE 10", "ENHANCEDSTATUSCODES"],
+    maxRecipients: 2,
+  });
+  using client = await session(server.port);
+  await client.command("MAIL FROM:<a@b.c> SIZE=10");
+  assert.deepEqual(await client.command("RCPT TO:<1@b.c>"), [
+    "250 2.1.5 Recipient OK",
+  ]);
+  assert.deepEqual(await client.command("RCPT TO:<2@b.c>"), [
+    "250 2.1.5 Recipient OK",
+  ]);
+  assert.deepEqual(await client.command("RCPT TO:<3@b.c>"), [
+    "452 4.5.3 Too many recipients",
+  ]);
+  await client.command("DATA");
+  // The client declared 10 bytes but sends 12.
+  await client.send("0123456789\r\n.\r\n");
+  assert.deepEqual(await client.reply(), [
+    "552 5.3.4 Message size exceeds fixed maximum message size",
+  ]);
+  assert.equal(server.messages.length, 0);
+  // The transaction is over either way.
+  assert.deepEqual(await client.command("RCPT TO:<1@b.c>"), [
+    "503 5.5.1 Need MAIL before RCPT",
+  ]);
+});
+
+Deno.test("startTestServer offers REQUIRETLS only over TLS and records it", async () => {
+  await using server = await startTestServer({
+    extensions: [...DEFAULT_EXTENSIONS, "REQUIRETLS"],
+  });
+  using client = await RawClient.connect(server.port);
+  await client.reply();
+  assert.ok(
+    !(await client.command("EHLO c")).some((line) =>
+      line.includes("REQUIRETLS")
+    ),
+  );
+  assert.deepEqual(await client.command("MAIL FROM:<a@b.c> REQUIRETLS"), [
+    "555 5.5.4 MAIL FROM parameter REQUIRETLS not recognized",
+  ]);
+  await client.command("STARTTLS");
+  await client.startTls(server.caCert);
+  assert.equal((await client.command("EHLO c")).at(-1), "250 REQUIRETLS");
+  assert.deepEqual(await client.command("MAIL FROM:<a@b.c> REQUIRETLS"), [
+    "250 2.1.0 Sender OK",
+  ]);
+  await client.command("RCPT TO:<d@e.f>");
+  await client.command("DATA");
+  await client.send("x\r\n.\r\n");
+  await client.reply();
+  assert.deepEqual((await server.nextMessage()).envelope.mailParams, {
+    REQUIRETLS: true,
+  });
+});
