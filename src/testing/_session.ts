@@ -56,6 +56,8 @@ export interface SessionSink {
   deliver(message: ReceivedMessage): void;
   /** Registers a socket made by STARTTLS, so that closing the server closes it. */
   track(socket: Socket): void;
+  /** Reports an error thrown in the session (by a hook, most likely). */
+  fail(error: unknown): void;
 }
 
 type Params = Record<string, string | true>;
@@ -193,9 +195,11 @@ export class Session {
       if (this.#open) await this.#greet();
       await this.#loop();
     } catch (error) {
+      // A hook threw (a failed assertion, say): the test must hear of it.
       this.#info(
         `Session error: ${error instanceof Error ? error.message : error}`,
       );
+      this.#sink.fail(error);
     } finally {
       await this.#flush();
       this.#open = false;

@@ -63,7 +63,7 @@ export interface TestServer extends AsyncDisposable {
    * @param timeoutMs How long to wait for a delivery. @default {5000}
    * @returns The message.
    * @throws {Error} When no message arrives in time (the cursor does not
-   * move), or the server closes first.
+   * move), or the server closes first; or the error a hook threw, at once.
    */
   nextMessage(timeoutMs?: number): Promise<ReceivedMessage>;
   /**
@@ -71,6 +71,8 @@ export interface TestServer extends AsyncDisposable {
    * `nextMessage` calls reject). Safe to call more than once.
    *
    * @returns Once every socket and session is closed.
+   * @throws {Error} The first error a hook threw (a failed assertion inside
+   * a hook fails the test this way), after closing everything.
    */
   close(): Promise<void>;
 }
@@ -94,6 +96,7 @@ class CaptureServer implements TestServer {
   #cursor = 0;
   #waiters: Waiter[] = [];
   #closing: Promise<void> | undefined;
+  #error: Error | undefined;
 
   constructor(
     server: Server,
@@ -141,6 +144,7 @@ class CaptureServer implements TestServer {
     const session = new Session(transport, id, config, {
       deliver: (message) => this.#deliver(message),
       track: (upgraded) => this.#track(upgraded),
+      fail: (error) => this.#fail(error),
     });
     this.transcripts.push(session.transcript);
     this.#sessions.add(session);
@@ -166,10 +170,16 @@ class CaptureServer implements TestServer {
     }
   }
 
+  #fail(error: unknown): void {
+    this.#error ??= error instanceof Error ? error : new Error(String(error));
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#error);
+  }
+
   nextMessage(timeoutMs = 5000): Promise<ReceivedMessage> {
     if (this.#cursor < this.messages.length) {
       return Promise.resolve(this.messages[this.#cursor++]!);
     }
+    if (this.#error) return Promise.reject(this.#error);
     if (this.#closing) {
       return Promise.reject(
         new Error("Cannot wait for a message: the test server is closed"),
@@ -222,6 +232,7 @@ class CaptureServer implements TestServer {
         new Error("Cannot wait for a message: the test server closed"),
       );
     }
+    if (this.#error) throw this.#error;
   }
 
   [Symbol.asyncDispose](): Promise<void> {

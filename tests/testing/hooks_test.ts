@@ -308,3 +308,24 @@ Deno.test("startTestServer AUTH hook can refuse, and a 235 logs in", async () =>
     "250 2.1.0 Sender OK",
   ]);
 });
+
+Deno.test("TestServer reports an error thrown by a hook to nextMessage and close", async () => {
+  const server = await startTestServer({
+    tls: "none",
+    hooks: {
+      RCPT: ({ args }) => {
+        assert.equal(args, "TO:<expected@b.c>");
+      },
+    },
+  });
+  using client = await session(server.port);
+  const waiting = assert.rejects(server.nextMessage(), assert.AssertionError);
+  await client.command("MAIL FROM:<a@b.c>");
+  await client.send("RCPT TO:<other@b.c>\r\n");
+  // The session ends: the client sees the connection close.
+  assert.equal(await client.readToEnd(), "");
+  await waiting;
+  await assert.rejects(server.nextMessage(), assert.AssertionError);
+  await assert.rejects(server.close(), assert.AssertionError);
+  assert.match(server.transcripts[0]!.at(-2)!.text, /^Session error: /);
+});
