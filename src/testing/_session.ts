@@ -11,7 +11,7 @@
 import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { authenticate } from "./_auth.ts";
-import { DotUnstuffer } from "./_dot_unstuffer.ts";
+import { DotUnstuffer } from "../_dot_unstuff.ts";
 import { LineReader, type ReadLine } from "./_line_reader.ts";
 import type { Transport } from "./_transport.ts";
 import type { ReceivedMessage, TranscriptLine } from "./received_message.ts";
@@ -891,11 +891,11 @@ export class Session {
     let size = 0;
     let bytes = this.#reader.take();
     while (true) {
-      const result = unstuffer.push(bytes);
-      size += result.data.length;
-      parts.push(result.data);
-      if (result.done) {
-        this.#reader.push(result.rest);
+      const data = unstuffer.push(bytes);
+      size += data.length;
+      parts.push(data);
+      if (unstuffer.done) {
+        this.#reader.push(unstuffer.rest);
         break;
       }
       await this.#flush();

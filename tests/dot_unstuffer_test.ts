@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DotUnstuffer } from "../../src/testing/_dot_unstuffer.ts";
+import { DotUnstuffer } from "../src/_dot_unstuff.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -17,10 +17,9 @@ function run(input: string, splits: number[] = []): [string, boolean, string] {
     if (done) {
       rest.push(...chunk);
     } else {
-      const result = unstuffer.push(chunk);
-      message.push(...result.data);
-      rest.push(...result.rest);
-      done = result.done;
+      message.push(...unstuffer.push(chunk));
+      done = unstuffer.done;
+      if (done) rest.push(...unstuffer.rest);
     }
     start = end;
   }
@@ -79,7 +78,7 @@ Deno.test("DotUnstuffer gives the same result at every chunk boundary", () => {
 
 Deno.test("DotUnstuffer refuses bytes after the end", () => {
   const unstuffer = new DotUnstuffer();
-  assert.equal(unstuffer.push(encoder.encode(".\r\n")).done, true);
+  assert.equal(unstuffer.push(encoder.encode(".\r\n")).length, 0);
   assert.equal(unstuffer.done, true);
   assert.throws(() => unstuffer.push(new Uint8Array(1)), TypeError);
 });
