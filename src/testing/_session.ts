@@ -12,6 +12,7 @@ import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { authenticate } from "./_auth.ts";
 import { DotUnstuffer } from "../_dot_unstuff.ts";
+import { redactAuthLine, REDACTED } from "../_sasl.ts";
 import { LineReader, type ReadLine } from "./_line_reader.ts";
 import type { Transport } from "./_transport.ts";
 import type { ReceivedMessage, TranscriptLine } from "./received_message.ts";
@@ -257,7 +258,7 @@ export class Session {
       return;
     }
     const { line } = item;
-    this.#client(line);
+    this.#client(redactAuthLine(line));
     if (item.bareLf) {
       this.#reply(500, "5.5.2", "Bare LF not allowed, lines end with CRLF");
       return;
@@ -636,7 +637,7 @@ export class Session {
           async (base64) => {
             this.#replyPlain(334, base64);
             const line = await this.#nextLine();
-            if (line !== null) this.#client(line);
+            if (line !== null) this.#client(REDACTED);
             return line;
           },
           auth.users,

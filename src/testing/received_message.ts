@@ -7,7 +7,7 @@
 export interface TranscriptLine {
   /** Who sent the line, or `"info"` for a note from the server. */
   readonly type: "client" | "server" | "info";
-  /** The line without its CRLF, exactly as on the wire (credentials included). */
+  /** The line without its CRLF; SASL credentials show as `[redacted]`. */
   readonly text: string;
 }
 
