@@ -637,7 +637,10 @@ export class Session {
           async (base64) => {
             this.#replyPlain(334, base64);
             const line = await this.#nextLine();
-            if (line !== null) this.#client(REDACTED);
+            // An empty answer or a "*" cancel holds no secret: keep them visible.
+            if (line !== null) {
+              this.#client(line === "" || line === "*" ? line : REDACTED);
+            }
             return line;
           },
           auth.users,
