@@ -627,6 +627,35 @@ Deno.test(interop({
   },
 }));
 
+Deno.test(interop({
+  name:
+    "startAiosmtpd offers only authMechanisms and answers DATA with dataReply",
+  requires: ["aiosmtpd"],
+  async fn() {
+    await using server = await startAiosmtpd({
+      starttls: false,
+      auth: [{ username: "joe", password: "pw" }],
+      authMechanisms: ["LOGIN"],
+      authRequireTls: false,
+      sizeLimit: 0,
+      dataReply: "250 2.0.0 Queued as ABC123",
+    });
+    const replies = await rawSession(server.port, [
+      "EHLO x\r\n",
+      "AUTH PLAIN AGpvZQBwdw==\r\n",
+      "MAIL FROM:<a@b.example>\r\n",
+      "RCPT TO:<c@d.example>\r\n",
+      "DATA\r\n",
+      "x\r\n.\r\n",
+    ]);
+    assert.match(replies[1]!, /^250-AUTH LOGIN$/m);
+    assert.doesNotMatch(replies[1]!, /STARTTLS|SIZE/);
+    assert.match(replies[2]!, /^504 /);
+    assert.equal(replies[6], "250 2.0.0 Queued as ABC123\r\n");
+    assert.equal((await server.nextMessage()).text, "x\r\n");
+  },
+}));
+
 // --- smtp-server ---------------------------------------------------------------
 
 Deno.test("startNodeSmtpServer receives exact bytes over STARTTLS with AUTH from nodemailer", async () => {
@@ -701,6 +730,37 @@ Deno.test("startNodeSmtpServer serves implicit TLS and XOAUTH2, and records refu
     server.authAttempts.map((a) => [a.method, a.success]),
     [["XOAUTH2", true], ["PLAIN", false]],
   );
+  assert.equal(server.messages.length, 1);
+});
+
+Deno.test("startNodeSmtpServer hides extensions, refuses listed recipients and oversized messages", async () => {
+  await using server = await startNodeSmtpServer({
+    starttls: false,
+    hide: ["PIPELINING"],
+    size: 100,
+    rejectRecipients: { "gone@b.example": [550, "No such user"] },
+  });
+  const replies = await rawSession(server.port, [
+    "EHLO x\r\n",
+    "MAIL FROM:<a@b.example>\r\n",
+    "RCPT TO:<gone@b.example>\r\n",
+    "RCPT TO:<ok@b.example>\r\n",
+    "DATA\r\n",
+    "x".repeat(200) + "\r\n.\r\n",
+    "MAIL FROM:<a@b.example>\r\n",
+    "RCPT TO:<ok@b.example>\r\n",
+    "DATA\r\n",
+    "small\r\n.\r\n",
+  ]);
+  assert.doesNotMatch(replies[1]!, /PIPELINING|STARTTLS/);
+  assert.match(replies[1]!, /^250[- ]SIZE 100$/m);
+  assert.match(replies[3]!, /^550 .*No such user/);
+  assert.match(replies[6]!, /^552 /);
+  assert.match(replies[10]!, /^250 /);
+  const message = await server.nextMessage();
+  assert.deepEqual(message.rcptTo, ["ok@b.example"]);
+  assert.equal(message.text, "small\r\n");
+  assert.equal(message.secure, false);
   assert.equal(server.messages.length, 1);
 });
 
