@@ -196,6 +196,8 @@ class AiosmtpdServer implements Aiosmtpd {
   readonly #dir: string;
   readonly #eventsFile: string;
   #taken = 0;
+  #parsed: Event[] = [];
+  #parsedBytes = 0;
 
   constructor(
     child: ChildLines,
@@ -215,13 +217,21 @@ class AiosmtpdServer implements Aiosmtpd {
     return this.#child.stderr;
   }
 
+  /** Parses the events appended since the last call, then filters all. */
   async #events(event: string): Promise<Event[]> {
-    const text = await Deno.readTextFile(this.#eventsFile);
-    return text.split("\n")
-      // A line without its "\n" is still being written.
-      .slice(0, -1)
-      .map((line) => JSON.parse(line) as Event)
-      .filter((e) => e.event === event);
+    const bytes = await Deno.readFile(this.#eventsFile);
+    // A line without its "\n" is still being written: leave it for later.
+    const end = bytes.lastIndexOf(0x0a) + 1;
+    if (end > this.#parsedBytes) {
+      const text = new TextDecoder().decode(
+        bytes.subarray(this.#parsedBytes, end),
+      );
+      for (const line of text.split("\n")) {
+        if (line) this.#parsed.push(JSON.parse(line) as Event);
+      }
+      this.#parsedBytes = end;
+    }
+    return this.#parsed.filter((e) => e.event === event);
   }
 
   async messages(): Promise<AiosmtpdMessage[]> {

@@ -90,9 +90,9 @@ export interface ScriptedServerOptions {
 
 /**
  * Starts a TCP server on a port of 127.0.0.1 chosen by the system; every
- * connection runs `script`. Disposing it closes the listener, drops open
- * connections, awaits the scripts and throws the first error a script
- * threw before disposal.
+ * connection runs `script`. Disposing it closes the listener, gives running
+ * scripts 500 ms to finish, drops the connections still open, awaits the
+ * scripts and throws the first error a script threw before the drop.
  *
  * @param script What the server does with one connection.
  * @param options TLS.
@@ -199,17 +199,30 @@ class Scripted implements ScriptedServer {
     const closed = new Promise<void>((resolve) =>
       this.#server.close(() => resolve())
     );
+    // Scripts whose client has gone finish by themselves; give them a
+    // moment, so their verdict counts, before dropping the rest.
+    await settle(this.#runs, 500);
     this.#disposing = true;
     for (const socket of this.#sockets) socket.destroy();
     await Promise.all(this.#runs);
     await closed;
     if (this.#errors.length) {
-      const [first] = this.#errors;
+      const [first] = this.#errors.splice(0);
       throw first instanceof Error
         ? first
         : new Error(`Scripted server failed: ${first}`);
     }
   }
+}
+
+/** Waits for `promises` to settle, at most `ms`. */
+async function settle(promises: Promise<unknown>[], ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.allSettled(promises),
+    new Promise((resolve) => timer = setTimeout(resolve, ms)),
+  ]);
+  clearTimeout(timer);
 }
 
 const LF = 0x0a;

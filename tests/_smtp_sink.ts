@@ -207,8 +207,8 @@ function sinkFlags(options: SmtpSinkOptions): string[] {
 
 /**
  * Whether a socket listens on 127.0.0.1:port, read from /proc/net/tcp so
- * no probe connection shows up in smtp-sink's session counter. Falls back
- * to "yes" after a short delay where /proc is missing.
+ * no probe connection shows up in smtp-sink's session counter. Where
+ * /proc is missing it answers "yes" and the first client may race.
  */
 function listening(port: number): boolean {
   let table: string;
