@@ -503,17 +503,19 @@ export class SmtpClient implements AsyncDisposable {
     const wire = this.#wire;
     const reader = readable.pipeThrough(new DotStuffStream()).getReader();
     let octets = 0;
+    let finished = false;
     try {
       while (true) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
         try {
           chunk = await reader.read();
         } catch (error) {
-          // The message source failed: the data cannot be ended without
-          // delivering a truncated message, so the connection is dropped.
+          // The message source failed. The data cannot be ended without
+          // delivering a truncated message, so the connection is dropped;
+          // this send rejects with the source's own error.
           wire.fail(
             new SmtpError(
-              `Cannot send message data: reading the message failed: ${
+              `Cannot use the connection: it was closed when the message source failed: ${
                 errorMessage(error)
               }`,
               { kind: "closed", command: "DATA", cause: error },
@@ -525,8 +527,12 @@ export class SmtpClient implements AsyncDisposable {
         octets += chunk.value.length;
         await wire.write(chunk.value, timeouts.data);
       }
+      finished = true;
     } finally {
-      reader.releaseLock();
+      // Cancelling reaches the source through the pipe: files, sockets and
+      // attachment streams behind the message are released.
+      if (finished) reader.releaseLock();
+      else await reader.cancel().catch(() => {});
     }
     wire.info(`${octets} octets of message data sent`);
     wire.expect();
@@ -583,11 +589,10 @@ export class SmtpClient implements AsyncDisposable {
       try {
         return await job();
       } catch (error) {
-        // A failed wire (abort, timeout, drop) explains the failure best.
-        if (
-          this.#wire.failed && !(error instanceof TypeError) &&
-          !(error instanceof RangeError)
-        ) {
+        // A failed wire (abort, timeout, drop) explains a session error
+        // best; the caller's own errors (bad input, a failing message
+        // source) are rethrown as they are.
+        if (this.#wire.failed && error instanceof SmtpError) {
           throw this.#wire.failure;
         }
         throw error;
