@@ -28,6 +28,13 @@ const encoder = new TextEncoder();
 interface Waiter {
   resolve(reply: Reply): void;
   reject(reason: unknown): void;
+  /** The verb of the command awaiting the reply ("CONNECT": the greeting). */
+  verb: string;
+}
+
+/** How errors name what was awaited: the greeting or a command. */
+function awaited(verb: string): string {
+  return verb === "CONNECT" ? "the greeting" : verb;
 }
 
 /** Formats a reply as the server's wire lines, for the transcript. */
@@ -54,6 +61,8 @@ export class Wire {
   #queue: Reply[] = [];
   #waiter: Waiter | undefined;
   #outstanding = 0;
+  /** The verb of the last command written, for errors between replies. */
+  #lastVerb = "CONNECT";
   #failure: unknown;
   #failed = false;
 
@@ -108,6 +117,7 @@ export class Wire {
       text += command.line + "\r\n";
     }
     this.#outstanding += commands.length;
+    this.#lastVerb = commands.at(-1)?.verb ?? this.#lastVerb;
     await this.#write(encoder.encode(text), timeout, commands[0]?.verb);
   }
 
@@ -125,13 +135,15 @@ export class Wire {
   /** Expects one more reply without writing a command (end of data). */
   expect(): void {
     this.#outstanding++;
+    this.#lastVerb = "DATA";
   }
 
   /**
    * The next reply, in order.
    *
    * @param timeout How long to wait, in ms.
-   * @param verb The command awaiting it, for errors.
+   * @param verb The command awaiting it, for errors ("CONNECT" for the
+   * greeting).
    * @returns The reply.
    */
   read(timeout: number, verb: string): Promise<Reply> {
@@ -139,11 +151,11 @@ export class Wire {
     const queued = this.#queue.shift();
     if (queued) return Promise.resolve(queued);
     const { promise, resolve, reject } = Promise.withResolvers<Reply>();
-    this.#waiter = { resolve, reject };
+    this.#waiter = { resolve, reject, verb };
     const timer = setTimeout(() => {
       this.fail(
         new SmtpError(
-          `Cannot complete ${verb}: no reply within ${timeout} ms`,
+          `Cannot complete ${awaited(verb)}: no reply within ${timeout} ms`,
           { kind: "timeout", command: verb },
         ),
       );
@@ -210,6 +222,15 @@ export class Wire {
    */
   fail(reason: unknown): void {
     if (this.#failed) return;
+    // Name the command whose reply was awaited (or the last one sent) in a
+    // wire error that does not say.
+    if (reason instanceof SmtpError && reason.command === undefined) {
+      const verb = this.#waiter?.verb ??
+        (this.#outstanding > 0 || reason.kind === "protocol"
+          ? this.#lastVerb
+          : undefined);
+      if (verb) reason = withCommand(reason, verb);
+    }
     this.#failed = true;
     this.#failure = reason;
     this.#outstanding = 0;
@@ -311,12 +332,12 @@ export class Wire {
         if (this.#failed) return;
         if (done) {
           parser.end();
-          throw closedError(verb);
+          throw closedError(awaited(verb));
         }
         for (const reply of parser.push(value)) this.#deliver(reply);
       }
     } catch (error) {
-      this.fail(asConnectionError(error, verb));
+      this.fail(asConnectionError(error, awaited(verb)));
     }
   }
 
@@ -327,10 +348,26 @@ export class Wire {
         new WritableStream({ write: (reply) => this.#deliver(reply) }),
       )
       .then(
-        () => this.fail(closedError("the session")),
-        (error) => this.fail(asConnectionError(error, "the session")),
+        () => this.fail(closedError(this.#awaiting())),
+        (error) => this.fail(asConnectionError(error, this.#awaiting())),
       );
   }
+
+  /** What the session is waiting for, for errors of the pump. */
+  #awaiting(): string {
+    return this.#waiter ? awaited(this.#waiter.verb) : "the session";
+  }
+}
+
+/** A copy of a wire error naming the command it concerns. */
+function withCommand(error: SmtpError, verb: string): SmtpError {
+  return new SmtpError(error.message, {
+    kind: error.kind,
+    temporary: error.temporary,
+    command: verb,
+    ...(error.reply ? { reply: error.reply } : {}),
+    ...(error.cause !== undefined ? { cause: error.cause } : {}),
+  });
 }
 
 function closedError(verb: string): SmtpError {

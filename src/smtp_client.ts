@@ -190,7 +190,7 @@ export class SmtpClient implements AsyncDisposable {
     const wire = this.#wire;
     const { tls, hostname, caCerts, timeouts } = this.#settings;
     this.#wire.expect();
-    const greeting = await wire.read(timeouts.greeting, "the greeting");
+    const greeting = await wire.read(timeouts.greeting, "CONNECT");
     if (greeting.code !== 220) {
       throw new SmtpError(
         `Cannot start session: server greeted with ${describe(greeting)}`,
