@@ -192,10 +192,13 @@ export class SmtpClient implements AsyncDisposable {
     this.#wire.expect();
     const greeting = await wire.read(timeouts.greeting, "CONNECT");
     if (greeting.code !== 220) {
-      throw new SmtpError(
+      const error = new SmtpError(
         `Cannot start session: server greeted with ${describe(greeting)}`,
         { reply: greeting, command: "CONNECT", temporary: greeting.code < 500 },
       );
+      // 421: the server is closing the connection, QUIT would go nowhere.
+      if (greeting.code === 421) wire.fail(error);
+      throw error;
     }
     await this.#hello();
     if (tls === "starttls" || tls === "opportunistic") {
