@@ -58,6 +58,8 @@ export class Wire {
   // Pump mode only.
   #pump: Promise<void> | undefined;
   #pulling: Promise<void> | undefined;
+  /** Pull mode only: reading eagerly, as no STARTTLS can follow any more. */
+  #eager = false;
   #queue: Reply[] = [];
   #waiter: Waiter | undefined;
   #outstanding = 0;
@@ -160,8 +162,21 @@ export class Wire {
         ),
       );
     }, timeout);
-    if (this.#reader) this.#pulling = this.#pull(verb);
+    if (this.#reader && !this.#eager) this.#pulling = this.#pull(verb);
     return promise.finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Declares that no STARTTLS will follow: a wire in pull mode reads eagerly
+   * from now on, so a reply that arrives when none is awaited is caught as
+   * unsolicited at once instead of pairing with the next command (a session
+   * that stays in plaintext under `tls: "opportunistic"`).
+   */
+  settle(): void {
+    if (!this.#reader || this.#eager || this.#failed) return;
+    this.#eager = true;
+    const pulling = this.#pulling ?? Promise.resolve();
+    this.#pump = pulling.then(() => this.#readEagerly());
   }
 
   /**
@@ -174,7 +189,7 @@ export class Wire {
   async startTls(options: StartTlsOptions, timeout: number): Promise<void> {
     this.#throwIfFailed();
     const reader = this.#reader;
-    if (!reader || !this.#parser) {
+    if (!reader || !this.#parser || this.#eager) {
       throw new Error("Cannot start TLS: the wire is not in pull mode");
     }
     if (this.#parser.buffered > 0 || this.#queue.length > 0) {
@@ -338,6 +353,24 @@ export class Wire {
       }
     } catch (error) {
       this.fail(asConnectionError(error, awaited(verb)));
+    }
+  }
+
+  async #readEagerly(): Promise<void> {
+    const reader = this.#reader!;
+    const parser = this.#parser!;
+    try {
+      while (!this.#failed) {
+        const { value, done } = await reader.read();
+        if (this.#failed) return;
+        if (done) {
+          parser.end();
+          throw closedError(this.#awaiting());
+        }
+        for (const reply of parser.push(value)) this.#deliver(reply);
+      }
+    } catch (error) {
+      this.fail(asConnectionError(error, this.#awaiting()));
     }
   }
 

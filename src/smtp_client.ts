@@ -232,6 +232,8 @@ export class SmtpClient implements AsyncDisposable {
         }
       }
     }
+    // Without TLS now, no STARTTLS can follow: catch unsolicited replies.
+    wire.settle();
     if (this.#settings.auth) await this.#authenticate(this.#settings.auth);
   }
 

@@ -91,8 +91,7 @@ export function plain(
 }
 
 /** The default EHLO reply of scripted servers. */
-export const EHLO_REPLY =
-  "250-scripted.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
+export const EHLO_REPLY = "250-scripted.test\r\n250 PIPELINING\r\n";
 
 /**
  * Greets and answers EHLO.
