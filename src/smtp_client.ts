@@ -223,7 +223,7 @@ export class SmtpClient implements AsyncDisposable {
         } else if (tls === "starttls") {
           throw new SmtpError(
             `Cannot start TLS: server replied ${describe(reply)}`,
-            { reply, command: "STARTTLS" },
+            { kind: "tls", reply, command: "STARTTLS" },
           );
         } else {
           wire.info(
