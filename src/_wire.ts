@@ -216,11 +216,17 @@ export class Wire {
       );
       this.#conn = upgraded;
     } catch (error) {
+      // A connection dropped mid-handshake may work next time; a refused
+      // certificate or a broken handshake will not.
       const failure = error instanceof SmtpError ? error : new SmtpError(
         `Cannot start TLS with ${JSON.stringify(options.hostname)}: ${
           errorMessage(error)
         }`,
-        { kind: "tls", command: "STARTTLS", cause: error },
+        {
+          kind: isDropped(error) ? "connection" : "tls",
+          command: "STARTTLS",
+          cause: error,
+        },
       );
       this.#failed = true;
       this.#failure = failure;
@@ -416,6 +422,19 @@ function asConnectionError(error: unknown, verb: string): unknown {
     `Cannot complete ${verb}: the connection failed: ${errorMessage(error)}`,
     { kind: "connection", cause: error },
   );
+}
+
+/**
+ * Whether an error means the connection dropped (as Deno and Node name
+ * such errors), not that the peer was refused.
+ */
+function isDropped(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return /^(UnexpectedEof|ConnectionReset|ConnectionAborted|BrokenPipe|NotConnected)$/
+    .test(error.name) ||
+    (typeof code === "string" &&
+      /^(ECONNRESET|ECONNABORTED|EPIPE|ENOTCONN)$/.test(code));
 }
 
 /** The message of an unknown thrown value. */
