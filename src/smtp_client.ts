@@ -528,7 +528,14 @@ export class SmtpClient implements AsyncDisposable {
         }
         if (chunk.done) break;
         octets += chunk.value.length;
-        await wire.write(chunk.value, timeouts.data);
+        try {
+          await wire.write(chunk.value, timeouts.data);
+        } catch (error) {
+          // Release the caller's source (a file, a network stream): nobody
+          // will read the rest of it.
+          await reader.cancel(error).catch(() => {});
+          throw error;
+        }
       }
     } finally {
       reader.releaseLock();
