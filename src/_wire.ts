@@ -65,6 +65,8 @@ export class Wire {
   #outstanding = 0;
   /** The verb of the last command written, for errors between replies. */
   #lastVerb = "CONNECT";
+  /** The verb of what is in progress (a reply awaited, data being sent). */
+  #busy: string | undefined = "CONNECT";
   #failure: unknown;
   #failed = false;
 
@@ -120,6 +122,7 @@ export class Wire {
     }
     this.#outstanding += commands.length;
     this.#lastVerb = commands.at(-1)?.verb ?? this.#lastVerb;
+    this.#busy = commands[0]?.verb ?? this.#busy;
     await this.#write(encoder.encode(text), timeout, commands[0]?.verb);
   }
 
@@ -131,13 +134,20 @@ export class Wire {
    */
   async write(chunk: Uint8Array, timeout: number): Promise<void> {
     this.#throwIfFailed();
+    this.#busy = "DATA";
     await this.#write(chunk, timeout, "DATA");
   }
 
-  /** Expects one more reply without writing a command (end of data). */
-  expect(): void {
+  /**
+   * Expects one more reply without writing a command: the greeting, or the
+   * reply to the end of data.
+   *
+   * @param verb "CONNECT" or "DATA", for errors.
+   */
+  expect(verb: string): void {
     this.#outstanding++;
-    this.#lastVerb = "DATA";
+    this.#lastVerb = verb;
+    this.#busy = verb;
   }
 
   /**
@@ -246,10 +256,8 @@ export class Wire {
     // Name the command whose reply was awaited (or the last one sent) in a
     // wire error that does not say.
     if (reason instanceof SmtpError && reason.command === undefined) {
-      const verb = this.#waiter?.verb ??
-        (this.#outstanding > 0 || reason.kind === "protocol"
-          ? this.#lastVerb
-          : undefined);
+      const verb = this.#waiter?.verb ?? this.#busy ??
+        (reason.kind === "protocol" ? this.#lastVerb : undefined);
       if (verb) reason = withCommand(reason, verb);
     }
     this.#failed = true;
@@ -335,6 +343,7 @@ export class Wire {
       return;
     }
     this.#outstanding--;
+    if (this.#outstanding === 0) this.#busy = undefined;
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = undefined;

@@ -189,7 +189,7 @@ export class SmtpClient implements AsyncDisposable {
   async #setUp(): Promise<void> {
     const wire = this.#wire;
     const { tls, hostname, caCerts, timeouts } = this.#settings;
-    this.#wire.expect();
+    this.#wire.expect("CONNECT");
     const greeting = await wire.read(timeouts.greeting, "CONNECT");
     if (greeting.code !== 220) {
       const error = new SmtpError(
@@ -367,7 +367,7 @@ export class SmtpClient implements AsyncDisposable {
         // DATA was accepted although no recipient was: end it empty.
         wire.info("No recipient accepted: ending the message data empty");
         await wire.write(new TextEncoder().encode(".\r\n"), timeouts.data);
-        wire.expect();
+        wire.expect("DATA");
         check421(await wire.read(timeouts.dataEnd, "DATA"), "DATA", wire);
       }
       if (mailReply.code !== 250) {
@@ -541,7 +541,7 @@ export class SmtpClient implements AsyncDisposable {
       reader.releaseLock();
     }
     wire.info(`${octets} octets of message data sent`);
-    wire.expect();
+    wire.expect("DATA");
     const reply = await wire.read(timeouts.dataEnd, "DATA");
     check421(reply, "DATA", wire);
     return reply;
