@@ -261,7 +261,14 @@ export class Wire {
       if (verb) reason = withCommand(reason, verb);
     }
     this.#failed = true;
-    this.#failure = reason;
+    // An abort rejects the call it interrupts with its reason; every later
+    // call gets an SmtpError saying why the connection is gone.
+    this.#failure = reason instanceof SmtpError ? reason : new SmtpError(
+      `Cannot use the connection: it was closed after an abort: ${
+        errorMessage(reason)
+      }`,
+      { kind: "closed", cause: reason },
+    );
     this.#outstanding = 0;
     const waiter = this.#waiter;
     this.#waiter = undefined;

@@ -108,6 +108,7 @@ export class SmtpClient implements AsyncDisposable {
     } catch (error) {
       await client.#abandon(timeouts.quit);
       signal?.removeEventListener("abort", onAbort);
+      if (signal?.aborted) throw signal.reason;
       throw error;
     }
     // The session signal stays armed until the client is closed.
@@ -589,12 +590,17 @@ export class SmtpClient implements AsyncDisposable {
           kind: "closed",
         });
       }
+      const session = this.#settings.signal;
+      session?.throwIfAborted();
       signal?.throwIfAborted();
       const onAbort = () => this.#wire.fail(signal!.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
         return await job();
       } catch (error) {
+        // An aborted signal rejects with its reason, as the Web platform does.
+        if (signal?.aborted) throw signal.reason;
+        if (session?.aborted) throw session.reason;
         // A failed wire (abort, timeout, drop) explains the failure best.
         if (
           this.#wire.failed && !(error instanceof TypeError) &&
