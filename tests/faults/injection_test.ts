@@ -155,7 +155,7 @@ for (const [what, chunks] of smuggling) {
 
   Deno.test(interop({
     name:
-      `aiosmtpd receives exactly one message with the lines as data when the body has ${what}`,
+      `SmtpClient delivers exactly one message to aiosmtpd, the lines as data, when the body has ${what}`,
     requires: ["aiosmtpd"],
     async fn() {
       await using server = await startAiosmtpd();
@@ -177,7 +177,7 @@ for (const [what, chunks] of smuggling) {
 
   Deno.test(interop({
     name:
-      `Postfix smtpd receives exactly one message with the lines as data when the body has ${what}`,
+      `SmtpClient delivers exactly one message to Postfix smtpd, the lines as data, when the body has ${what}`,
     requires: ["postfix-smtpd"],
     async fn() {
       await using postfix = await startPostfix();
