@@ -7,9 +7,10 @@
  * delivered, and {@linkcode Postfix.messages} reads the queue files back
  * with `postcat`.
  *
- * smtpd runs with `smtpd_forbid_bare_newline = yes` (the SMTP smuggling
- * defence of Postfix 3.9 / 3.8.4 / 3.7.9): a bare LF in a command or in the
- * message data is refused, so a test proves the client never sends one.
+ * smtpd runs with `smtpd_forbid_bare_newline = reject` (the SMTP smuggling
+ * defence of Postfix 3.9 / 3.8.5 / 3.7.10; `yes` only normalises): a bare LF
+ * in a command or in the message data is refused with 550, so a test proves
+ * the client never sends one.
  *
  * Needs root (the queue belongs to the `postfix` user) and Postfix's
  * `master`, `smtpd` and `postcat`: the `"postfix-smtpd"` requirement of
@@ -164,7 +165,7 @@ export async function startPostfix(
       smtpd_relay_restrictions: "permit_mynetworks, reject",
       // Every accepted message stays on hold: nothing is delivered.
       smtpd_client_restrictions: "static:HOLD",
-      smtpd_forbid_bare_newline: "yes",
+      smtpd_forbid_bare_newline: "reject",
       smtpd_forbid_bare_newline_exclusions: "",
       maillog_file: "/dev/stdout",
       ...options.main,
