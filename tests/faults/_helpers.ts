@@ -24,6 +24,19 @@ export const FAST: Required<NonNullable<SmtpClientOptions["timeouts"]>> = {
   quit: 200,
 };
 
+/**
+ * Timeouts for real servers in scenarios that test no timeout: they may be
+ * slow on a first connection (Postfix starts its helper processes on
+ * demand), and a hang still ends in seconds.
+ */
+export const REAL_SERVER: typeof FAST = {
+  ...FAST,
+  greeting: 10_000,
+  command: 10_000,
+  data: 10_000,
+  dataEnd: 10_000,
+};
+
 /** What a rejection must look like. */
 export interface Expected {
   kind: SmtpErrorKind;

@@ -3,7 +3,14 @@
 import assert from "node:assert/strict";
 import { type Connect, denoConnect, SmtpClient } from "../../mod.ts";
 import { interop, startAiosmtpd, startScriptedServer } from "../_util.ts";
-import { drain, FAST, plain, rejectsWith, transcript } from "./_helpers.ts";
+import {
+  drain,
+  FAST,
+  plain,
+  REAL_SERVER,
+  rejectsWith,
+  transcript,
+} from "./_helpers.ts";
 
 const b64 = (text: string) => new TextEncoder().encode(text).toBase64();
 
@@ -23,7 +30,7 @@ Deno.test(interop({
         port: server.port,
         caCerts: [server.certs.caCert],
         auth: { username: "joe", password, mechanism: "LOGIN" },
-        timeouts: FAST,
+        timeouts: REAL_SERVER,
         logger: log.logger,
       }),
       { kind: "auth", temporary: false, command: "AUTH", code: 535 },

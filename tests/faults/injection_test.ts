@@ -9,7 +9,14 @@ import {
   startPostfix,
   startScriptedServer,
 } from "../_util.ts";
-import { drain, FAST, greet, plain, raw, transcript } from "./_helpers.ts";
+import {
+  drain,
+  greet,
+  plain,
+  raw,
+  REAL_SERVER,
+  transcript,
+} from "./_helpers.ts";
 
 // ——— control characters: TypeError, nothing on the wire ———
 
@@ -89,7 +96,7 @@ Deno.test(interop({
       hostname: "localhost",
       port: server.port,
       caCerts: [server.certs.caCert],
-      timeouts: FAST,
+      timeouts: REAL_SERVER,
     });
     await client.send({
       from: "a@example.com",
@@ -163,7 +170,7 @@ for (const [what, chunks] of smuggling) {
         hostname: "localhost",
         port: server.port,
         caCerts: [server.certs.caCert],
-        timeouts: FAST,
+        timeouts: REAL_SERVER,
       });
       await client.send(raw(body(chunks)));
       await client.quit();
@@ -186,7 +193,7 @@ for (const [what, chunks] of smuggling) {
         hostname: postfix.hostname,
         port: postfix.port,
         tls: "none",
-        timeouts: FAST,
+        timeouts: REAL_SERVER,
         logger: log.logger,
       });
       await client.send(raw(body(chunks)));

@@ -10,10 +10,10 @@ import {
   startSmtpSink,
 } from "../_util.ts";
 import {
-  FAST,
   greet,
   plain,
   raw,
+  REAL_SERVER,
   rejectsWith,
   transcript,
 } from "./_helpers.ts";
@@ -25,7 +25,7 @@ function local(
   return {
     hostname: "localhost",
     port: server.port,
-    timeouts: FAST,
+    timeouts: REAL_SERVER,
     ...(server.certs
       ? { caCerts: [server.certs.caCert] }
       : { tls: "none" as const }),
