@@ -28,6 +28,13 @@ const encoder = new TextEncoder();
 interface Waiter {
   resolve(reply: Reply): void;
   reject(reason: unknown): void;
+  /** The verb of the command awaiting the reply ("CONNECT": the greeting). */
+  verb: string;
+}
+
+/** How errors name what was awaited: the greeting or a command. */
+function awaited(verb: string): string {
+  return verb === "CONNECT" ? "the greeting" : verb;
 }
 
 /** Formats a reply as the server's wire lines, for the transcript. */
@@ -51,9 +58,15 @@ export class Wire {
   // Pump mode only.
   #pump: Promise<void> | undefined;
   #pulling: Promise<void> | undefined;
+  /** Pull mode only: reading eagerly, as no STARTTLS can follow any more. */
+  #eager = false;
   #queue: Reply[] = [];
   #waiter: Waiter | undefined;
   #outstanding = 0;
+  /** The verb of the last command written, for errors between replies. */
+  #lastVerb = "CONNECT";
+  /** The verb of what is in progress (a reply awaited, data being sent). */
+  #busy: string | undefined = "CONNECT";
   #failure: unknown;
   #failed = false;
 
@@ -108,6 +121,8 @@ export class Wire {
       text += command.line + "\r\n";
     }
     this.#outstanding += commands.length;
+    this.#lastVerb = commands.at(-1)?.verb ?? this.#lastVerb;
+    this.#busy = commands[0]?.verb ?? this.#busy;
     await this.#write(encoder.encode(text), timeout, commands[0]?.verb);
   }
 
@@ -119,19 +134,28 @@ export class Wire {
    */
   async write(chunk: Uint8Array, timeout: number): Promise<void> {
     this.#throwIfFailed();
+    this.#busy = "DATA";
     await this.#write(chunk, timeout, "DATA");
   }
 
-  /** Expects one more reply without writing a command (end of data). */
-  expect(): void {
+  /**
+   * Expects one more reply without writing a command: the greeting, or the
+   * reply to the end of data.
+   *
+   * @param verb "CONNECT" or "DATA", for errors.
+   */
+  expect(verb: string): void {
     this.#outstanding++;
+    this.#lastVerb = verb;
+    this.#busy = verb;
   }
 
   /**
    * The next reply, in order.
    *
    * @param timeout How long to wait, in ms.
-   * @param verb The command awaiting it, for errors.
+   * @param verb The command awaiting it, for errors ("CONNECT" for the
+   * greeting).
    * @returns The reply.
    */
   read(timeout: number, verb: string): Promise<Reply> {
@@ -139,17 +163,30 @@ export class Wire {
     const queued = this.#queue.shift();
     if (queued) return Promise.resolve(queued);
     const { promise, resolve, reject } = Promise.withResolvers<Reply>();
-    this.#waiter = { resolve, reject };
+    this.#waiter = { resolve, reject, verb };
     const timer = setTimeout(() => {
       this.fail(
         new SmtpError(
-          `Cannot complete ${verb}: no reply within ${timeout} ms`,
+          `Cannot complete ${awaited(verb)}: no reply within ${timeout} ms`,
           { kind: "timeout", command: verb },
         ),
       );
     }, timeout);
-    if (this.#reader) this.#pulling = this.#pull(verb);
+    if (this.#reader && !this.#eager) this.#pulling = this.#pull(verb);
     return promise.finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Declares that no STARTTLS will follow: a wire in pull mode reads eagerly
+   * from now on, so a reply that arrives when none is awaited is caught as
+   * unsolicited at once instead of pairing with the next command (a session
+   * that stays in plaintext under `tls: "opportunistic"`).
+   */
+  settle(): void {
+    if (!this.#reader || this.#eager || this.#failed) return;
+    this.#eager = true;
+    const pulling = this.#pulling ?? Promise.resolve();
+    this.#pump = pulling.then(() => this.#readEagerly());
   }
 
   /**
@@ -162,7 +199,7 @@ export class Wire {
   async startTls(options: StartTlsOptions, timeout: number): Promise<void> {
     this.#throwIfFailed();
     const reader = this.#reader;
-    if (!reader || !this.#parser) {
+    if (!reader || !this.#parser || this.#eager) {
       throw new Error("Cannot start TLS: the wire is not in pull mode");
     }
     if (this.#parser.buffered > 0 || this.#queue.length > 0) {
@@ -189,11 +226,17 @@ export class Wire {
       );
       this.#conn = upgraded;
     } catch (error) {
+      // A connection dropped mid-handshake may work next time; a refused
+      // certificate or a broken handshake will not.
       const failure = error instanceof SmtpError ? error : new SmtpError(
         `Cannot start TLS with ${JSON.stringify(options.hostname)}: ${
           errorMessage(error)
         }`,
-        { kind: "tls", command: "STARTTLS", cause: error },
+        {
+          kind: isDropped(error) ? "connection" : "tls",
+          command: "STARTTLS",
+          cause: error,
+        },
       );
       this.#failed = true;
       this.#failure = failure;
@@ -210,8 +253,22 @@ export class Wire {
    */
   fail(reason: unknown): void {
     if (this.#failed) return;
+    // Name the command whose reply was awaited (or the last one sent) in a
+    // wire error that does not say.
+    if (reason instanceof SmtpError && reason.command === undefined) {
+      const verb = this.#waiter?.verb ?? this.#busy ??
+        (reason.kind === "protocol" ? this.#lastVerb : undefined);
+      if (verb) reason = withCommand(reason, verb);
+    }
     this.#failed = true;
-    this.#failure = reason;
+    // An abort rejects the call it interrupts with its reason; every later
+    // call gets an SmtpError saying why the connection is gone.
+    this.#failure = reason instanceof SmtpError ? reason : new SmtpError(
+      `Cannot use the connection: it was closed after an abort: ${
+        errorMessage(reason)
+      }`,
+      { kind: "closed", cause: reason },
+    );
     this.#outstanding = 0;
     const waiter = this.#waiter;
     this.#waiter = undefined;
@@ -293,6 +350,7 @@ export class Wire {
       return;
     }
     this.#outstanding--;
+    if (this.#outstanding === 0) this.#busy = undefined;
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = undefined;
@@ -311,12 +369,30 @@ export class Wire {
         if (this.#failed) return;
         if (done) {
           parser.end();
-          throw closedError(verb);
+          throw closedError(awaited(verb));
         }
         for (const reply of parser.push(value)) this.#deliver(reply);
       }
     } catch (error) {
-      this.fail(asConnectionError(error, verb));
+      this.fail(asConnectionError(error, awaited(verb)));
+    }
+  }
+
+  async #readEagerly(): Promise<void> {
+    const reader = this.#reader!;
+    const parser = this.#parser!;
+    try {
+      while (!this.#failed) {
+        const { value, done } = await reader.read();
+        if (this.#failed) return;
+        if (done) {
+          parser.end();
+          throw closedError(this.#awaiting());
+        }
+        for (const reply of parser.push(value)) this.#deliver(reply);
+      }
+    } catch (error) {
+      this.fail(asConnectionError(error, this.#awaiting()));
     }
   }
 
@@ -327,10 +403,26 @@ export class Wire {
         new WritableStream({ write: (reply) => this.#deliver(reply) }),
       )
       .then(
-        () => this.fail(closedError("the session")),
-        (error) => this.fail(asConnectionError(error, "the session")),
+        () => this.fail(closedError(this.#awaiting())),
+        (error) => this.fail(asConnectionError(error, this.#awaiting())),
       );
   }
+
+  /** What the session is waiting for, for errors of the pump. */
+  #awaiting(): string {
+    return this.#waiter ? awaited(this.#waiter.verb) : "the session";
+  }
+}
+
+/** A copy of a wire error naming the command it concerns. */
+function withCommand(error: SmtpError, verb: string): SmtpError {
+  return new SmtpError(error.message, {
+    kind: error.kind,
+    temporary: error.temporary,
+    command: verb,
+    ...(error.reply ? { reply: error.reply } : {}),
+    ...(error.cause !== undefined ? { cause: error.cause } : {}),
+  });
 }
 
 function closedError(verb: string): SmtpError {
@@ -346,6 +438,19 @@ function asConnectionError(error: unknown, verb: string): unknown {
     `Cannot complete ${verb}: the connection failed: ${errorMessage(error)}`,
     { kind: "connection", cause: error },
   );
+}
+
+/**
+ * Whether an error means the connection dropped (as Deno and Node name
+ * such errors), not that the peer was refused.
+ */
+function isDropped(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  return /^(UnexpectedEof|ConnectionReset|ConnectionAborted|BrokenPipe|NotConnected)$/
+    .test(error.name) ||
+    (typeof code === "string" &&
+      /^(ECONNRESET|ECONNABORTED|EPIPE|ENOTCONN)$/.test(code));
 }
 
 /** The message of an unknown thrown value. */

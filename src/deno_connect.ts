@@ -48,11 +48,13 @@ export const denoConnect: Connect = async (
 async function upgrade(
   tcp: Deno.TcpConn,
   options: StartTlsOptions,
+  started?: (tls: Deno.TlsConn) => void,
 ): Promise<Connection> {
   const tls = await Deno.startTls(tcp, {
     hostname: options.hostname,
     ...(options.caCerts ? { caCerts: options.caCerts } : {}),
   });
+  started?.(tls);
   try {
     // Certificate errors surface here, not at the first write.
     await tls.handshake();
@@ -93,6 +95,10 @@ function close(conn: Deno.Conn): void {
 }
 
 function wrap(conn: Deno.Conn, secure: boolean): Connection {
+  // Deno.startTls takes the socket over: during the handshake only the TLS
+  // connection can close it (a handshake timeout must not leave it open).
+  let upgrading: Deno.TlsConn | undefined;
+  let closed = false;
   return {
     readable: conn.readable,
     writable: conn.writable,
@@ -100,10 +106,15 @@ function wrap(conn: Deno.Conn, secure: boolean): Connection {
     startTls(options: StartTlsOptions): Promise<Connection> {
       // The caller has released every lock and no read is pending (the
       // STARTTLS trap of Deno: a pending read makes startTls fail).
-      return upgrade(conn as Deno.TcpConn, options);
+      return upgrade(conn as Deno.TcpConn, options, (tls) => {
+        upgrading = tls;
+        if (closed) close(tls);
+      });
     },
     close() {
+      closed = true;
       close(conn);
+      if (upgrading) close(upgrading);
     },
   };
 }

@@ -108,6 +108,7 @@ export class SmtpClient implements AsyncDisposable {
     } catch (error) {
       await client.#abandon(timeouts.quit);
       signal?.removeEventListener("abort", onAbort);
+      if (signal?.aborted) throw signal.reason;
       throw error;
     }
     // The session signal stays armed until the client is closed.
@@ -189,13 +190,16 @@ export class SmtpClient implements AsyncDisposable {
   async #setUp(): Promise<void> {
     const wire = this.#wire;
     const { tls, hostname, caCerts, timeouts } = this.#settings;
-    this.#wire.expect();
-    const greeting = await wire.read(timeouts.greeting, "the greeting");
+    this.#wire.expect("CONNECT");
+    const greeting = await wire.read(timeouts.greeting, "CONNECT");
     if (greeting.code !== 220) {
-      throw new SmtpError(
+      const error = new SmtpError(
         `Cannot start session: server greeted with ${describe(greeting)}`,
         { reply: greeting, command: "CONNECT", temporary: greeting.code < 500 },
       );
+      // 421: the server is closing the connection, QUIT would go nowhere.
+      if (greeting.code === 421) wire.fail(error);
+      throw error;
     }
     await this.#hello();
     if (tls === "starttls" || tls === "opportunistic") {
@@ -220,7 +224,7 @@ export class SmtpClient implements AsyncDisposable {
         } else if (tls === "starttls") {
           throw new SmtpError(
             `Cannot start TLS: server replied ${describe(reply)}`,
-            { reply, command: "STARTTLS" },
+            { kind: "tls", reply, command: "STARTTLS" },
           );
         } else {
           wire.info(
@@ -229,6 +233,8 @@ export class SmtpClient implements AsyncDisposable {
         }
       }
     }
+    // Without TLS now, no STARTTLS can follow: catch unsolicited replies.
+    wire.settle();
     if (this.#settings.auth) await this.#authenticate(this.#settings.auth);
   }
 
@@ -362,7 +368,7 @@ export class SmtpClient implements AsyncDisposable {
         // DATA was accepted although no recipient was: end it empty.
         wire.info("No recipient accepted: ending the message data empty");
         await wire.write(new TextEncoder().encode(".\r\n"), timeouts.data);
-        wire.expect();
+        wire.expect("DATA");
         check421(await wire.read(timeouts.dataEnd, "DATA"), "DATA", wire);
       }
       if (mailReply.code !== 250) {
@@ -535,7 +541,7 @@ export class SmtpClient implements AsyncDisposable {
       else await reader.cancel().catch(() => {});
     }
     wire.info(`${octets} octets of message data sent`);
-    wire.expect();
+    wire.expect("DATA");
     const reply = await wire.read(timeouts.dataEnd, "DATA");
     check421(reply, "DATA", wire);
     return reply;
@@ -583,15 +589,20 @@ export class SmtpClient implements AsyncDisposable {
           kind: "closed",
         });
       }
+      const session = this.#settings.signal;
+      session?.throwIfAborted();
       signal?.throwIfAborted();
       const onAbort = () => this.#wire.fail(signal!.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
         return await job();
       } catch (error) {
-        // A failed wire (abort, timeout, drop) explains a session error
-        // best; the caller's own errors (bad input, a failing message
-        // source) are rethrown as they are.
+        // An aborted signal rejects with its reason, as the Web platform does.
+        if (signal?.aborted) throw signal.reason;
+        if (session?.aborted) throw session.reason;
+        // A failed wire (timeout, drop) explains a session error best; the
+        // caller's own errors (bad input, a failing message source) are
+        // rethrown as they are.
         if (this.#wire.failed && error instanceof SmtpError) {
           throw this.#wire.failure;
         }

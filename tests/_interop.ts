@@ -6,6 +6,8 @@
  * @module
  */
 
+import { postfixDaemonDirectory } from "./_postfix.ts";
+
 /** A tool an interop test can require. Unknown names are looked up on PATH. */
 export type Requirement =
   | "smtp-sink"
@@ -16,6 +18,7 @@ export type Requirement =
   | "msmtp"
   | "openssl"
   | "git-send-email"
+  | "postfix-smtpd"
   // deno-lint-ignore ban-types
   | (string & {});
 
@@ -31,6 +34,7 @@ const HINTS: Record<string, string> = {
   msmtp: "apt-get install msmtp",
   openssl: "apt-get install openssl",
   "git-send-email": "apt-get install git-email",
+  "postfix-smtpd": "apt-get install postfix, and run as root",
 };
 
 const found = new Map<string, string | undefined>();
@@ -97,6 +101,10 @@ export function missing(requirement: Requirement): string | undefined {
   switch (requirement) {
     case "aiosmtpd":
       ok = runs(PYTHON, ["-c", "import aiosmtpd"]);
+      break;
+    case "postfix-smtpd":
+      ok = postfixDaemonDirectory() !== undefined && Deno.uid() === 0 &&
+        findBinary("postcat") !== undefined;
       break;
     case "python3":
       ok = runs(PYTHON, ["-c", "pass"]);

@@ -52,6 +52,11 @@ export interface ScriptedConnection {
    * STARTTLS line (RFC 3207 §6), or the handshake fails.
    */
   startTls(): Promise<void>;
+  /**
+   * Stops reading from the socket, so the client's writes eventually block
+   * once the kernel buffers are full (a server that stalls mid-DATA).
+   */
+  stopReading(): void;
   /** Ends the connection gracefully (FIN). */
   close(): void;
   /** Drops the connection at once. */
@@ -397,6 +402,10 @@ class Conn implements ScriptedConnection {
     });
     this.secure = true;
     this.#listen(secure);
+  }
+
+  stopReading(): void {
+    this.#socket.pause();
   }
 
   close(): void {

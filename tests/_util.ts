@@ -53,4 +53,10 @@ export {
   type ScriptedServerOptions,
   startScriptedServer,
 } from "./_scripted_server.ts";
+export {
+  type Postfix,
+  type PostfixMessage,
+  type PostfixOptions,
+  startPostfix,
+} from "./_postfix.ts";
 export { ChildLines } from "./_process.ts";
