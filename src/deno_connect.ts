@@ -6,6 +6,39 @@ import type {
 } from "./connection.ts";
 
 /**
+ * The part of Deno's network API this transport uses, typed here so that the
+ * module graph of the client also type-checks against the Web's lib alone.
+ */
+interface DenoConn {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  close(): void;
+}
+interface DenoTcpConn extends DenoConn {
+  setNoDelay(noDelay?: boolean): void;
+}
+interface DenoTlsConn extends DenoConn {
+  handshake(): Promise<unknown>;
+}
+interface DenoNet {
+  connect(options: { hostname: string; port: number }): Promise<DenoTcpConn>;
+  startTls(
+    conn: DenoTcpConn,
+    options: { hostname: string; caCerts?: string[] },
+  ): Promise<DenoTlsConn>;
+}
+
+function denoNet(): DenoNet {
+  const net = (globalThis as { Deno?: DenoNet }).Deno;
+  if (!net) {
+    throw new TypeError(
+      "Cannot connect: Deno's network API is not available here; pass a `connect` transport",
+    );
+  }
+  return net;
+}
+
+/**
  * The default transport: `Deno.connect` / `Deno.connectTls`, and
  * `Deno.startTls` for STARTTLS. TLS is verified against the system roots plus
  * `caCerts`, and against `hostname`; the handshake is awaited so certificate
@@ -26,7 +59,11 @@ export const denoConnect: Connect = async (
 ): Promise<Connection> => {
   const { hostname, port, signal } = options;
   signal?.throwIfAborted();
-  const tcp = await abortable(Deno.connect({ hostname, port }), signal, close);
+  const tcp = await abortable(
+    denoNet().connect({ hostname, port }),
+    signal,
+    close,
+  );
   // Commands are small writes awaiting a reply: Nagle's algorithm would hold
   // the last one back for the server's delayed ACK (~40 ms a round trip).
   tcp.setNoDelay(true);
@@ -46,11 +83,11 @@ export const denoConnect: Connect = async (
 };
 
 async function upgrade(
-  tcp: Deno.TcpConn,
+  tcp: DenoTcpConn,
   options: StartTlsOptions,
-  started?: (tls: Deno.TlsConn) => void,
+  started?: (tls: DenoTlsConn) => void,
 ): Promise<Connection> {
-  const tls = await Deno.startTls(tcp, {
+  const tls = await denoNet().startTls(tcp, {
     hostname: options.hostname,
     ...(options.caCerts ? { caCerts: options.caCerts } : {}),
   });
@@ -86,7 +123,7 @@ async function abortable<T>(
   }
 }
 
-function close(conn: Deno.Conn): void {
+function close(conn: DenoConn): void {
   try {
     conn.close();
   } catch {
@@ -94,10 +131,10 @@ function close(conn: Deno.Conn): void {
   }
 }
 
-function wrap(conn: Deno.Conn, secure: boolean): Connection {
+function wrap(conn: DenoConn, secure: boolean): Connection {
   // Deno.startTls takes the socket over: during the handshake only the TLS
   // connection can close it (a handshake timeout must not leave it open).
-  let upgrading: Deno.TlsConn | undefined;
+  let upgrading: DenoTlsConn | undefined;
   let closed = false;
   return {
     readable: conn.readable,
@@ -106,7 +143,7 @@ function wrap(conn: Deno.Conn, secure: boolean): Connection {
     startTls(options: StartTlsOptions): Promise<Connection> {
       // The caller has released every lock and no read is pending (the
       // STARTTLS trap of Deno: a pending read makes startTls fail).
-      return upgrade(conn as Deno.TcpConn, options, (tls) => {
+      return upgrade(conn as DenoTcpConn, options, (tls) => {
         upgrading = tls;
         if (closed) close(tls);
       });
