@@ -10,6 +10,7 @@ import type {
  * module graph of the client also type-checks against the Web's lib alone.
  */
 interface DenoConn {
+  read(buffer: Uint8Array): Promise<number | null>;
   readonly readable: ReadableStream<Uint8Array>;
   readonly writable: WritableStream<Uint8Array>;
   close(): void;
@@ -137,7 +138,7 @@ function wrap(conn: DenoConn, secure: boolean): Connection {
   let upgrading: DenoTlsConn | undefined;
   let closed = false;
   return {
-    readable: conn.readable,
+    readable: readableOf(conn),
     writable: conn.writable,
     secure,
     startTls(options: StartTlsOptions): Promise<Connection> {
@@ -154,4 +155,27 @@ function wrap(conn: DenoConn, secure: boolean): Connection {
       if (upgrading) close(upgrading);
     },
   };
+}
+
+/**
+ * The bytes `conn` receives, read only when asked for: no read-ahead, so no
+ * read is pending when STARTTLS upgrades the socket. Reads go into one
+ * reused 64 KiB buffer and each chunk is a copy of just the bytes received,
+ * where `conn.readable` allocates a fresh 64 KiB buffer for every read: for
+ * a session of short replies that was most of its garbage. As with
+ * `conn.readable`, a failed read errors the stream and cancelling it closes
+ * the connection.
+ */
+function readableOf(conn: DenoConn): ReadableStream<Uint8Array> {
+  const buffer = new Uint8Array(64 * 1024);
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const n = await conn.read(buffer);
+      if (n === null) controller.close();
+      else controller.enqueue(buffer.slice(0, n));
+    },
+    cancel() {
+      close(conn);
+    },
+  }, { highWaterMark: 0 });
 }
