@@ -17,6 +17,7 @@
 import { freePort, startNodeSmtpServer, waitForPort } from "../tests/_util.ts";
 import { DelayProxy } from "./field/_delay_proxy.ts";
 import { FROM, smallMessage, TO } from "./field/_message.ts";
+import { type ProfileRow, summarise } from "./field/profile_summary.ts";
 
 // ——— settings ———
 
@@ -74,6 +75,11 @@ const PY: Peer = {
   name: "Python smtplib",
   command: PYTHON,
   args: [path("bench/field/smtplib_client.py")],
+};
+const BARE: Peer = {
+  name: "reference: bare Deno socket, 2 round trips per message",
+  command: Deno.execPath(),
+  args: ["run", "-A", path("bench/field/bare_client.ts")],
 };
 const noDelay = (peer: Peer): Peer => ({
   ...peer,
@@ -292,6 +298,7 @@ async function throughput(connections: number): Promise<ThroughputRow[]> {
   const peers: (Peer | "smtp-source")[] = [
     OURS,
     "smtp-source",
+    BARE,
     noDelay(NM_DENO),
     noDelay(NM_NODE),
     nagle(NM_DENO),
@@ -332,6 +339,59 @@ async function throughput(connections: number): Promise<ThroughputRow[]> {
   return [...rows.values()];
 }
 
+// ——— where our time goes ———
+
+interface Phases {
+  rate: number;
+  steps: { step: string; perMessageUs: number; n: number }[];
+  profileMs: number;
+  profileRate: number;
+  self: ProfileRow[];
+}
+
+/** Our client on one connection: each step's time, then a CPU profile. */
+async function phases(): Promise<Phases> {
+  const messageFile = await Deno.makeTempFile({ suffix: ".eml" });
+  await Deno.writeFile(messageFile, smallMessage(1024));
+  const profileDir = await Deno.makeTempDir({ prefix: "field_profile_" });
+  const sink = await startSink();
+  try {
+    log("where the time goes: transcript timestamps");
+    const timed = await runPeer<{
+      messages: number;
+      seconds: number;
+      steps: Phases["steps"];
+    }>(OURS, { mode: "phases", port: sink.port, count: COUNT, messageFile });
+    log("where the time goes: CPU profile");
+    const profiled = await runPeer<{ messages: number; seconds: number }>({
+      ...OURS,
+      args: [
+        "run",
+        "-A",
+        "--cpu-prof",
+        `--cpu-prof-dir=${profileDir}`,
+        path("bench/field/ours_client.ts"),
+      ],
+    }, { mode: "throughput", port: sink.port, count: COUNT, messageFile });
+    const [file] = [...Deno.readDirSync(profileDir)];
+    const summary = summarise(
+      await Deno.readTextFile(`${profileDir}/${file!.name}`),
+      12,
+    );
+    return {
+      rate: timed.messages / timed.seconds,
+      steps: timed.steps.filter((s) => s.n > 1),
+      profileMs: summary.ms,
+      profileRate: profiled.messages / profiled.seconds,
+      self: summary.self,
+    };
+  } finally {
+    await sink.stop();
+    await Deno.remove(messageFile);
+    await Deno.remove(profileDir, { recursive: true });
+  }
+}
+
 // ——— round trips ———
 
 interface RoundTripEvent {
@@ -350,7 +410,7 @@ interface RoundTripResult {
 interface RoundTripRow {
   name: string;
   tls: "starttls" | "implicit";
-  /** Median ms at delay 0 and at DELAY. */
+  /** Median ms with the proxy delaying DELAY and 2 × DELAY. */
   sent: [number, number];
   quit: [number, number] | undefined;
   closed: [number, number];
@@ -398,8 +458,8 @@ function replies(
       for (const line of event.text.split(/\r?\n/)) {
         const verb = /^(MAIL FROM|RCPT TO|[A-Z]+)/.exec(line)?.[1];
         if (verb) commands.push(verb);
-        else if (line.trim() && !commands.includes("<data>")) {
-          commands.push("<data>");
+        else if (line.trim() && !commands.includes("<message>")) {
+          commands.push("<message>");
         }
       }
     } else if (event.type === "server") {
@@ -441,9 +501,12 @@ async function roundTrips(): Promise<RoundTripRow[]> {
       // Warm-up, not counted: the server's first TLS session and the
       // client's first run pay one-time set-up costs.
       await roundTripOnce(peer, tls, server.port, server.certs.caFile, 0);
-      const at: Record<number, RoundTripResult[]> = { 0: [], [DELAY]: [] };
+      const at: Record<number, RoundTripResult[]> = {
+        [DELAY]: [],
+        [2 * DELAY]: [],
+      };
       for (let rep = 0; rep < REPS; rep++) {
-        for (const delay of [0, DELAY]) {
+        for (const delay of [DELAY, 2 * DELAY]) {
           at[delay]!.push(
             await roundTripOnce(
               peer,
@@ -456,15 +519,15 @@ async function roundTrips(): Promise<RoundTripRow[]> {
         }
       }
       const pair = (pick: (r: RoundTripResult) => number | undefined) => {
-        const values = [0, DELAY].map((d) => at[d]!.map(pick));
+        const values = [DELAY, 2 * DELAY].map((d) => at[d]!.map(pick));
         if (values.some((v) => v.some((x) => x === undefined))) {
           return undefined;
         }
         return values.map((v) => median(v as number[])) as [number, number];
       };
-      // Each reply's arrival at DELAY less its arrival at 0, in round trips.
-      const slow = replies(at[DELAY]![0]!.events);
-      const fast = replies(at[0]![0]!.events);
+      // Each reply's arrival at 2D less its arrival at D, in round trips.
+      const slow = replies(at[2 * DELAY]![0]!.events);
+      const fast = replies(at[DELAY]![0]!.events);
       rows.push({
         name: peer.name,
         tls,
@@ -548,6 +611,7 @@ function report(
     micro?: MicroRow[];
     one?: ThroughputRow[];
     eight?: ThroughputRow[];
+    phases?: Phases;
     trips?: RoundTripRow[];
     mem?: MemoryRow[];
   },
@@ -637,6 +701,36 @@ function report(
   }
   if (results.eight) describeThroughput(results.eight, 8);
 
+  if (results.phases) {
+    const p = results.phases;
+    const total = p.steps.reduce((sum, s) => sum + s.perMessageUs, 0);
+    md.push(
+      "### Where our time goes on one connection",
+      "",
+      `Each step of a transaction, from the transcript's timestamps (\`SmtpClient\``,
+      `\`logger\`; ${fixed(COUNT)} messages, the first third not counted, ${
+        fixed(p.rate)
+      } msg/s with the logger on). A step ending in "received" includes the`,
+      'server\'s time and the loopback; one ending in "written" is our work.',
+      "",
+      "| step | µs per message |",
+      "| --- | ---: |",
+      ...p.steps.map((s) => `| ${s.step} | ${fixed(s.perMessageUs, 1)} |`),
+      `| **total** | **${fixed(total, 1)}** |`,
+      "",
+      `CPU profile of the same run without the logger (\`deno run --cpu-prof\`, ${
+        fixed(p.profileMs)
+      } ms sampled, ${
+        fixed(p.profileRate)
+      } msg/s under the profiler), self time:`,
+      "",
+      "| function | self |",
+      "| --- | ---: |",
+      ...p.self.map((r) => `| \`${r.name}\` | ${fixed(r.percent, 1)}% |`),
+      "",
+    );
+  }
+
   if (results.trips) {
     md.push(
       "## Round trips: one message, three recipients, TLS + AUTH PLAIN",
@@ -644,15 +738,16 @@ function report(
       `A loopback proxy (bench/field/_delay_proxy.ts) holds every chunk the server sends for D = ${DELAY} ms;`,
       "client bytes pass at once (so TCP connect costs nothing here). The server is",
       "`npm:smtp-server@3` (in the harness process, TLS 1.3, test CA), which waits",
-      "100 ms before its greeting to catch early talkers; each case also runs with",
-      "D = 0, and **round trips = (time at D − time at 0) / D**, which removes that",
-      "wait and all CPU time.",
+      "100 ms before its greeting to catch early talkers. Each case runs at D and at",
+      "2D, and **round trips = (time at 2D − time at D) / D**: what does not grow",
+      "with the delay (that wait, CPU time, TLS handshakes' computation, a stall",
+      "on a delayed ACK) cancels out.",
       "",
       "- *to send()*: until `send()` (ours) / `sendMail()` (nodemailer) resolved;",
       "- *to quit()*: until our `quit()` returned (it waits for the 221 reply);",
       "- *to close*: until the proxy saw the client close its side.",
       "",
-      "| client | TLS | to send() | to quit() | to close | ms at D=0 / D to close |",
+      "| client | TLS | to send() | to quit() | to close | ms to close at D / 2D |",
       "| --- | --- | ---: | ---: | ---: | ---: |",
     );
     const rt = (p: [number, number] | undefined) =>
@@ -665,12 +760,12 @@ function report(
       );
     }
     md.push("");
-    for (const row of results.trips.filter((r) => r.name === OURS.name)) {
+    for (const row of results.trips.filter((r) => r.name !== NM_DENO.name)) {
       md.push(
-        `### Where our round trips go (${row.tls})`,
+        `### Where the round trips go: ${row.name}, ${row.tls}`,
         "",
         "Each server reply, the commands it answers, and the round trips elapsed",
-        "when it arrived (first repetition).",
+        "when it arrived (its time at 2D less its time at D, first repetition).",
         "",
         "| commands | reply | round trips |",
         "| --- | --- | ---: |",
@@ -681,6 +776,7 @@ function report(
         ),
         "",
       );
+      if (row.name !== OURS.name) continue;
       const tripsTo = (p: [number, number] | undefined) =>
         p ? (p[1] - p[0]) / DELAY : NaN;
       const limit = row.tls === "starttls" ? 7 : 5;
@@ -769,6 +865,7 @@ if (ONLY.has("micro")) results.micro = await micro();
 if (ONLY.has("throughput")) {
   results.one = await throughput(1);
   results.eight = await throughput(8);
+  results.phases = await phases();
 }
 if (ONLY.has("roundtrip")) results.trips = await roundTrips();
 if (ONLY.has("memory")) results.mem = await memory();
@@ -783,4 +880,5 @@ text = text.replace(
   `<!-- notes -->\n${notes?.[1] ?? ""}<!-- end notes -->\n`,
 );
 await Deno.writeTextFile(outPath, text);
+await run(Deno.execPath(), ["fmt", "--quiet", outPath]);
 log(`wrote ${outPath}`);

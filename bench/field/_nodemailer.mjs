@@ -73,18 +73,24 @@ async function throughput(nodemailer, args) {
 async function roundTrip(nodemailer, args) {
   const events = [];
   let start = 0;
-  const record = (level) => (_meta, ...parts) => {
-    const text = parts.length ? String(parts[0]) : "";
-    events.push({ ms: performance.now() - start, type: level, text });
+  // Nodemailer's logger gets (entry, message, ...args); entry.tnx tells a
+  // server line from a client one.
+  const record = (entry, message) => {
+    const tnx = entry?.tnx;
+    if (tnx === "server" || tnx === "client" || tnx === "message") {
+      events.push({
+        ms: performance.now() - start,
+        type: tnx === "server" ? "server" : "client",
+        text: tnx === "message" ? "<message>" : String(message),
+      });
+    }
   };
-  const logger = {
-    trace: record("trace"),
-    debug: record("debug"),
-    info: record("info"),
-    warn: record("warn"),
-    error: record("error"),
-    fatal: record("fatal"),
-  };
+  const logger = Object.fromEntries(
+    ["trace", "debug", "info", "warn", "error", "fatal"].map((level) => [
+      level,
+      record,
+    ]),
+  );
   const transporter = nodemailer.createTransport({
     host: args.hostname ?? "127.0.0.1",
     port: args.port,
@@ -106,11 +112,7 @@ async function roundTrip(nodemailer, args) {
   transporter.close();
   return {
     sentMs: sent,
-    events: events.filter((e) => /^[SC]: /.test(e.text)).map((e) => ({
-      ms: e.ms,
-      type: e.text.startsWith("S:") ? "server" : "client",
-      text: e.text.slice(3),
-    })),
+    events,
   };
 }
 

@@ -5,6 +5,8 @@
  *
  * - `throughput`: `count` messages from `messageFile` over `connections`
  *   sessions (each its own `SmtpClient`), no TLS.
+ * - `phases`: like `throughput` on one connection, timing each step of a
+ *   transaction from the transcript's timestamps (average µs per message).
  * - `roundtrip`: one message to three recipients with STARTTLS or implicit
  *   TLS and AUTH; times `send()` and `quit()` and every reply's arrival.
  * - `memory`: one `size`-octet raw message streamed from a generator;
@@ -18,7 +20,7 @@ import { FROM, textBlock, TO } from "./_message.ts";
 import { RssSampler } from "./_rss.ts";
 
 interface Args {
-  mode: "throughput" | "roundtrip" | "memory";
+  mode: "throughput" | "phases" | "roundtrip" | "memory";
   port: number;
   hostname?: string;
   count?: number;
@@ -55,6 +57,61 @@ async function throughput(): Promise<unknown> {
   );
   const seconds = (performance.now() - start) / 1000;
   return { messages: count, seconds };
+}
+
+async function phases(): Promise<unknown> {
+  const message = await Deno.readFile(args.messageFile!);
+  const marks: { label: string; at: number }[] = [];
+  const label = (type: string, text: string): string =>
+    type === "info" && /octets of message data sent/.test(text)
+      ? "message data written"
+      : type === "client"
+      ? `${/^[A-Z]+/.exec(text)?.[0]} written`
+      : type === "server"
+      ? `${text.slice(0, 3)} received`
+      : type;
+  const client = await SmtpClient.connect({
+    hostname,
+    port: args.port,
+    tls: "none",
+    logger: (event) =>
+      marks.push({
+        label: label(event.type, event.text),
+        at: performance.now(),
+      }),
+  });
+  const count = args.count!;
+  let firstMark = 0;
+  const start = performance.now();
+  for (let i = 0; i < count; i++) {
+    // The first third warms up; the rest is measured.
+    if (i === Math.floor(count / 3)) firstMark = marks.length;
+    await client.send({ envelope: { from: FROM, to: [TO] }, raw: message });
+    marks.push({ label: "send() resolved", at: performance.now() });
+  }
+  const seconds = (performance.now() - start) / 1000;
+  await client.quit();
+  const steps = new Map<string, { total: number; n: number; order: number }>();
+  const measured = marks.slice(firstMark);
+  for (let i = 1; i < measured.length; i++) {
+    const from = measured[i - 1]!;
+    const to = measured[i]!;
+    const key = `${from.label} → ${to.label}`;
+    const step = steps.get(key) ?? { total: 0, n: 0, order: steps.size };
+    step.total += to.at - from.at;
+    step.n++;
+    steps.set(key, step);
+  }
+  const messages = count - Math.floor(count / 3);
+  return {
+    messages: count,
+    seconds,
+    steps: [...steps].map(([step, { total, n }]) => ({
+      step,
+      perMessageUs: (total * 1000) / messages,
+      n,
+    })),
+  };
 }
 
 async function roundTrip(): Promise<unknown> {
@@ -118,6 +175,8 @@ async function memory(): Promise<unknown> {
 
 const result = args.mode === "throughput"
   ? await throughput()
+  : args.mode === "phases"
+  ? await phases()
   : args.mode === "roundtrip"
   ? await roundTrip()
   : await memory();
