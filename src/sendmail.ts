@@ -2,6 +2,7 @@ import type { Mail } from "./mail.ts";
 import type { RawMessage } from "./raw_message.ts";
 import type { SendOptions } from "./send_options.ts";
 import type { SendResult } from "./send_result.ts";
+import { quitAfterData } from "./_quit_after_data.ts";
 import { SmtpClient } from "./smtp_client.ts";
 import type { SmtpClientOptions } from "./smtp_client_options.ts";
 
@@ -37,5 +38,7 @@ export async function sendmail(
   sendOptions?: SendOptions,
 ): Promise<SendResult> {
   await using client = await SmtpClient.connect(options);
+  // Nothing follows the message: QUIT goes out with it (one round trip less).
+  quitAfterData.add(client);
   return await client.send(message, sendOptions);
 }

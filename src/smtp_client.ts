@@ -1,6 +1,7 @@
 import * as cmd from "./_command.ts";
 import type { Command, Params } from "./_command.ts";
 import { isLoopback } from "./_loopback.ts";
+import { quitAfterData } from "./_quit_after_data.ts";
 import {
   isRawMessage,
   type PreparedMessage,
@@ -79,6 +80,8 @@ export class SmtpClient implements AsyncDisposable {
   #capabilities: Capabilities = new Capabilities();
   #queue: Promise<unknown> = Promise.resolve();
   #quitting: Promise<void> | undefined;
+  /** QUIT went out behind the message data (sendmail()). */
+  #quitSent = false;
   #detach: () => void = () => {};
 
   private constructor(wire: Wire, settings: Settings) {
@@ -542,7 +545,20 @@ export class SmtpClient implements AsyncDisposable {
     }
     wire.info(`${octets} octets of message data sent`);
     wire.expect("DATA");
-    const reply = await wire.read(timeouts.dataEnd, "DATA");
+    // Wait for the reply from here on: once QUIT is out, the server may
+    // answer both and close while the write is awaited, and a read started
+    // after that would only find the connection closed.
+    const replied = wire.read(timeouts.dataEnd, "DATA");
+    if (quitAfterData.has(this)) {
+      replied.catch(() => {}); // awaited below, after the write
+      // sendmail(): only QUIT follows, so it goes now (RFC 2920 §3.1) and
+      // its reply comes in the same round trip as the message's.
+      this.#quitSent = true;
+      await wire.send([cmd.simple("QUIT")], timeouts.quit).catch(() => {
+        // The wire keeps the failure; the read above reports it.
+      });
+    }
+    const reply = await replied;
     check421(reply, "DATA", wire);
     return reply;
   }
@@ -621,7 +637,7 @@ export class SmtpClient implements AsyncDisposable {
     const wire = this.#wire;
     if (!wire.failed) {
       try {
-        await wire.send([cmd.simple("QUIT")], timeout);
+        if (!this.#quitSent) await wire.send([cmd.simple("QUIT")], timeout);
         await wire.read(timeout, "QUIT");
       } catch {
         // QUIT is a courtesy: the connection is closed either way.
