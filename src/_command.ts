@@ -201,6 +201,14 @@ export function saslResponse(response: string): Command {
   return command("AUTH", response, "[redacted]");
 }
 
+/** `BDAT size [LAST]` (RFC 3030); the chunk follows in the same write. */
+export function bdat(size: number, last: boolean): Command {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new RangeError(`Cannot send BDAT: bad chunk size ${size}`);
+  }
+  return command("BDAT", `BDAT ${size}${last ? " LAST" : ""}`);
+}
+
 /** A command without arguments: DATA, RSET, NOOP, QUIT, STARTTLS. */
 export function simple(
   verb: "DATA" | "RSET" | "NOOP" | "QUIT" | "STARTTLS",

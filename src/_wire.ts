@@ -112,8 +112,14 @@ export class Wire {
    *
    * @param commands The commands, in order.
    * @param timeout How long the write may take, in ms.
+   * @param payload Bytes written right after the last command in the same
+   * write (the chunk that follows `BDAT n`).
    */
-  async send(commands: Command[], timeout: number): Promise<void> {
+  async send(
+    commands: Command[],
+    timeout: number,
+    payload?: Uint8Array,
+  ): Promise<void> {
     this.#throwIfFailed();
     let text = "";
     for (const command of commands) {
@@ -123,7 +129,14 @@ export class Wire {
     this.#outstanding += commands.length;
     this.#lastVerb = commands.at(-1)?.verb ?? this.#lastVerb;
     this.#busy = commands[0]?.verb ?? this.#busy;
-    await this.#write(encoder.encode(text), timeout, commands[0]?.verb);
+    let bytes = encoder.encode(text);
+    if (payload && payload.length > 0) {
+      const joined = new Uint8Array(bytes.length + payload.length);
+      joined.set(bytes);
+      joined.set(payload, bytes.length);
+      bytes = joined;
+    }
+    await this.#write(bytes, timeout, commands[0]?.verb);
   }
 
   /**

@@ -12,6 +12,7 @@ import { errorMessage, Wire } from "./_wire.ts";
 import { Capabilities } from "./capabilities.ts";
 import type { Connect } from "./connection.ts";
 import { denoConnect } from "./deno_connect.ts";
+import { CrlfStream } from "./_crlf_stream.ts";
 import { DotStuffStream } from "./dot_stuff_stream.ts";
 import { composeMessage } from "./mime/compose_message.ts";
 import type { Mail } from "./mail.ts";
@@ -51,7 +52,13 @@ interface Settings {
   timeouts: Timeouts;
   signal?: AbortSignal;
   connect: Connect;
+  chunking: boolean;
 }
+
+/** The size BDAT chunks are gathered to (the first one goes with MAIL). */
+const CHUNK_SIZE = 64 * 1024;
+/** How many BDAT chunks may await their reply at once. */
+const CHUNK_WINDOW = 8;
 
 /** Replies to EHLO that mean "try HELO" (RFC 5321 §4.1.4). */
 const EHLO_UNKNOWN = new Set([500, 502, 504, 550]);
@@ -344,6 +351,10 @@ export class SmtpClient implements AsyncDisposable {
     from: string,
     to: string[],
   ): Promise<SendResult> {
+    const caps = this.#capabilities;
+    if (caps.chunking && caps.pipelining && this.#settings.chunking) {
+      return await this.#transactChunked(prepared, commands, from, to);
+    }
     const { timeouts } = this.#settings;
     const wire = this.#wire;
     const [mail, ...rcpts] = commands;
@@ -411,14 +422,7 @@ export class SmtpClient implements AsyncDisposable {
     if (reply.code < 200 || reply.code >= 300) {
       throw refused("message data", reply, "DATA");
     }
-    return {
-      accepted,
-      rejected,
-      reply,
-      ...(prepared.messageId ? { messageId: prepared.messageId } : {}),
-      envelope: { from, to },
-      secure: this.secure,
-    };
+    return this.#result(accepted, rejected, reply, prepared, from, to);
   }
 
   /** Builds MAIL and RCPT commands; every check happens before sending. */
@@ -506,6 +510,137 @@ export class SmtpClient implements AsyncDisposable {
     return { commands, from, to };
   }
 
+  /**
+   * A transaction with BDAT (RFC 3030) under PIPELINING: MAIL, every RCPT and
+   * the first chunk (`BDAT n LAST` when the message fits in it) go in one
+   * write, so a small message costs one round trip and no 354 wait. Larger
+   * messages follow in chunks, with at most CHUNK_WINDOW replies awaited.
+   * Chunks are CRLF-normalised and sent by length: no dot-stuffing.
+   */
+  async #transactChunked(
+    prepared: PreparedMessage,
+    commands: Command[],
+    from: string,
+    to: string[],
+  ): Promise<SendResult> {
+    const { timeouts } = this.#settings;
+    const wire = this.#wire;
+    const source = prepared.readable.pipeThrough(new CrlfStream()).getReader();
+    const accepted: string[] = [];
+    const rejected: SendResult["rejected"] = [];
+    let finished = false;
+    try {
+      // Nothing is sent until the first chunk is read: a failing source
+      // leaves the session as it was.
+      let chunk = await gather(source);
+      let octets = chunk.bytes.length;
+      const quit = chunk.done && quitAfterData.has(this);
+      await wire.send(
+        [...commands, cmd.bdat(chunk.bytes.length, chunk.done)],
+        timeouts.data,
+        chunk.bytes,
+      );
+      if (quit) {
+        // sendmail(): nothing follows, so QUIT closes the group (RFC 2920).
+        this.#quitSent = true;
+        await wire.send([cmd.simple("QUIT")], timeouts.quit).catch(() => {});
+      }
+      const mailReply = await wire.read(timeouts.command, "MAIL");
+      check421(mailReply, "MAIL", wire);
+      for (const recipient of to) {
+        const reply = await wire.read(timeouts.command, "RCPT");
+        check421(reply, "RCPT", wire);
+        if (reply.code >= 200 && reply.code < 300) accepted.push(recipient);
+        else rejected.push({ recipient, reply });
+      }
+      let reply = await wire.read(
+        chunk.done ? timeouts.dataEnd : timeouts.data,
+        "BDAT",
+      );
+      check421(reply, "BDAT", wire);
+      if (mailReply.code !== 250) {
+        await this.#resetAfterFailure();
+        throw refused("MAIL FROM", mailReply, "MAIL");
+      }
+      if (accepted.length === 0) {
+        await this.#resetAfterFailure();
+        throw allRefused(rejected);
+      }
+      let outstanding = 0;
+      while (!chunk.done && reply.code === 250) {
+        try {
+          chunk = await gather(source);
+        } catch (error) {
+          // A BDAT transaction can be abandoned with RSET: nothing is
+          // delivered and the session stays usable.
+          await this.#drainChunks(outstanding);
+          await this.#resetAfterFailure();
+          throw error;
+        }
+        octets += chunk.bytes.length;
+        await wire.send(
+          [cmd.bdat(chunk.bytes.length, chunk.done)],
+          timeouts.data,
+          chunk.bytes,
+        );
+        outstanding++;
+        if (chunk.done && quitAfterData.has(this)) {
+          this.#quitSent = true;
+          await wire.send([cmd.simple("QUIT")], timeouts.quit).catch(() => {});
+        }
+        while (outstanding > (chunk.done ? 0 : CHUNK_WINDOW - 1)) {
+          outstanding--;
+          const last = chunk.done && outstanding === 0;
+          reply = await wire.read(
+            last ? timeouts.dataEnd : timeouts.data,
+            "BDAT",
+          );
+          check421(reply, "BDAT", wire);
+          if (reply.code !== 250 && !last) {
+            await this.#drainChunks(outstanding);
+            break;
+          }
+        }
+      }
+      finished = chunk.done;
+      wire.info(`${octets} octets of message data sent in BDAT chunks`);
+      if (reply.code < 200 || reply.code >= 300) {
+        if (!finished) await this.#resetAfterFailure();
+        throw refused("message data", reply, "BDAT");
+      }
+      return this.#result(accepted, rejected, reply, prepared, from, to);
+    } finally {
+      if (finished) source.releaseLock();
+      else await source.cancel().catch(() => {});
+    }
+  }
+
+  /** Reads the replies to chunks already sent after one was refused. */
+  async #drainChunks(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      const reply = await this.#wire.read(this.#settings.timeouts.data, "BDAT");
+      check421(reply, "BDAT", this.#wire);
+    }
+  }
+
+  #result(
+    accepted: string[],
+    rejected: SendResult["rejected"],
+    reply: Reply,
+    prepared: PreparedMessage,
+    from: string,
+    to: string[],
+  ): SendResult {
+    return {
+      accepted,
+      rejected,
+      reply,
+      ...(prepared.messageId ? { messageId: prepared.messageId } : {}),
+      envelope: { from, to },
+      secure: this.secure,
+    };
+  }
+
   /** Streams the message through dot-stuffing and reads the final reply. */
   async #data(readable: ReadableStream<Uint8Array>): Promise<Reply> {
     const { timeouts } = this.#settings;
@@ -587,6 +722,8 @@ export class SmtpClient implements AsyncDisposable {
 
   /** RSET after a failed transaction; a failing RSET closes the session. */
   async #resetAfterFailure(): Promise<void> {
+    // After a pipelined QUIT (sendmail()) the session is ending anyway.
+    if (this.#quitSent) return;
     try {
       const reply = await this.#command(cmd.simple("RSET"));
       if (reply.code !== 250) {
@@ -619,7 +756,10 @@ export class SmtpClient implements AsyncDisposable {
         // A failed wire (timeout, drop) explains a session error best; the
         // caller's own errors (bad input, a failing message source) are
         // rethrown as they are.
-        if (this.#wire.failed && error instanceof SmtpError) {
+        // After a pipelined QUIT the server closing is expected, not the cause.
+        if (
+          this.#wire.failed && error instanceof SmtpError && !this.#quitSent
+        ) {
           throw this.#wire.failure;
         }
         throw error;
@@ -758,6 +898,7 @@ function checkOptions(options: SmtpClientOptions): Settings {
     timeouts,
     ...(options.signal ? { signal: options.signal } : {}),
     connect: options.connect ?? denoConnect,
+    chunking: options.chunking ?? true,
   };
 }
 
@@ -800,4 +941,30 @@ function allRefused(rejected: SendResult["rejected"]): SmtpError {
 function describe(reply: Reply): string {
   const enhanced = reply.enhancedCode ? ` ${reply.enhancedCode}` : "";
   return `${reply.code}${enhanced} ${JSON.stringify(reply.text)}`;
+}
+
+/** Reads from `reader` until `CHUNK_SIZE` bytes or the end. */
+async function gather(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<{ bytes: Uint8Array; done: boolean }> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  while (size < CHUNK_SIZE) {
+    const { value, done } = await reader.read();
+    if (done) return { bytes: concat(parts, size), done: true };
+    parts.push(value);
+    size += value.length;
+  }
+  return { bytes: concat(parts, size), done: false };
+}
+
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
 }

@@ -85,6 +85,13 @@ export interface SmtpClientOptions {
   signal?: AbortSignal;
   /** Receives the transcript; nothing is printed by default. */
   logger?: SmtpLogger;
+  /**
+   * Use BDAT (RFC 3030) when the server offers CHUNKING and PIPELINING: the
+   * envelope and a message of up to 64 KiB go in one round trip, with no
+   * wait for a 354 reply. `false` always uses DATA.
+   * @default {true}
+   */
+  chunking?: boolean;
   /** The transport seam. @default {Deno.connect / Deno.connectTls} */
   connect?: Connect;
 }

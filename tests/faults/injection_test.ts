@@ -182,34 +182,42 @@ for (const [what, chunks] of smuggling) {
     },
   }));
 
-  Deno.test(interop({
-    name:
-      `SmtpClient delivers exactly one message to Postfix smtpd, the lines as data, when the body has ${what}`,
-    requires: ["postfix-smtpd"],
-    async fn() {
-      await using postfix = await startPostfix();
-      const log = transcript();
-      await using client = await SmtpClient.connect({
-        hostname: postfix.hostname,
-        port: postfix.port,
-        tls: "none",
-        timeouts: REAL_SERVER,
-        logger: log.logger,
-      });
-      await client.send(raw(body(chunks)));
-      await client.quit();
-      const messages = await postfix.messages();
-      assert.equal(messages.length, 1, postfix.log);
-      assert.deepEqual(messages[0]!.recipients, ["rcpt@example.com"]);
-      assert.equal(messages[0]!.sender, "sender@example.com");
-      // postcat prints the body after the blank line, with LF line ends.
-      assert.equal(
-        messages[0]!.body,
-        "\n" + expected.replaceAll("\r\n", "\n"),
-      );
-      // One transaction in smtpd's own count, and no bare LF seen.
-      assert.match(postfix.log, /mail=1 rcpt=1 data=1 quit=1 commands=5/);
-      assert.doesNotMatch(postfix.log, /bare <LF>/i);
-    },
-  }));
+  // Postfix offers CHUNKING: both the DATA path (dot-stuffed) and the BDAT
+  // path (sent by length, CRLF-normalised) must deliver one message.
+  for (const verb of ["data", "bdat"] as const) {
+    Deno.test(interop({
+      name:
+        `SmtpClient delivers exactly one message to Postfix smtpd with ${verb.toUpperCase()}, the lines as data, when the body has ${what}`,
+      requires: ["postfix-smtpd"],
+      async fn() {
+        await using postfix = await startPostfix();
+        const log = transcript();
+        await using client = await SmtpClient.connect({
+          hostname: postfix.hostname,
+          port: postfix.port,
+          tls: "none",
+          timeouts: REAL_SERVER,
+          logger: log.logger,
+          chunking: verb === "bdat",
+        });
+        await client.send(raw(body(chunks)));
+        await client.quit();
+        const messages = await postfix.messages();
+        assert.equal(messages.length, 1, postfix.log);
+        assert.deepEqual(messages[0]!.recipients, ["rcpt@example.com"]);
+        assert.equal(messages[0]!.sender, "sender@example.com");
+        // postcat prints the body after the blank line, with LF line ends.
+        assert.equal(
+          messages[0]!.body,
+          "\n" + expected.replaceAll("\r\n", "\n"),
+        );
+        // One transaction in smtpd's own count, and no bare LF seen.
+        assert.match(
+          postfix.log,
+          new RegExp(`mail=1 rcpt=1 ${verb}=1 quit=1 commands=5`),
+        );
+        assert.doesNotMatch(postfix.log, /bare <LF>/i);
+      },
+    }));
+  }
 }
