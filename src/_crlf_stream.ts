@@ -5,26 +5,12 @@
  *
  * @module
  */
-import {
-  AFTER_CR,
-  CR,
-  encode,
-  LF,
-  LINE_START,
-  MID_LINE,
-  type State,
-} from "./_line_endings.ts";
-
-const ENDING: Record<State, Uint8Array> = {
-  [LINE_START]: new Uint8Array(0),
-  [AFTER_CR]: new Uint8Array([LF]),
-  [MID_LINE]: new Uint8Array([CR, LF]),
-};
+import { encode, START, type State, tail } from "./_line_endings.ts";
 
 /** Normalises line endings to CRLF; see the module doc. */
 export class CrlfStream extends TransformStream<Uint8Array, Uint8Array> {
   constructor() {
-    let state: State = LINE_START;
+    let state: State = START;
     super({
       transform(chunk, controller): void {
         const result = encode(chunk, state, false);
@@ -32,7 +18,8 @@ export class CrlfStream extends TransformStream<Uint8Array, Uint8Array> {
         if (result.output.length > 0) controller.enqueue(result.output);
       },
       flush(controller): void {
-        if (state !== LINE_START) controller.enqueue(ENDING[state].slice());
+        const ending = tail(state, false);
+        if (ending.length > 0) controller.enqueue(ending);
       },
     });
   }

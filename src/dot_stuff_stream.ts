@@ -1,21 +1,6 @@
 // Copyright the @x/sendmail authors. MIT license.
 
-import {
-  AFTER_CR,
-  CR,
-  DOT,
-  encode,
-  LF,
-  LINE_START,
-  MID_LINE,
-  type State,
-} from "./_line_endings.ts";
-
-const TERMINATOR: Record<State, Uint8Array> = {
-  [LINE_START]: new Uint8Array([DOT, CR, LF]),
-  [AFTER_CR]: new Uint8Array([LF, DOT, CR, LF]),
-  [MID_LINE]: new Uint8Array([CR, LF, DOT, CR, LF]),
-};
+import { encode, START, type State, tail } from "./_line_endings.ts";
 
 /**
  * Encodes a message for the SMTP `DATA` command (RFC 5321 §4.5.2): every
@@ -43,7 +28,7 @@ const TERMINATOR: Record<State, Uint8Array> = {
 export class DotStuffStream extends TransformStream<Uint8Array, Uint8Array> {
   /** Creates a stream. */
   constructor() {
-    let state: State = LINE_START;
+    let state: State = START;
     super({
       transform(chunk, controller): void {
         const result = encode(chunk, state, true);
@@ -51,7 +36,7 @@ export class DotStuffStream extends TransformStream<Uint8Array, Uint8Array> {
         if (result.output.length > 0) controller.enqueue(result.output);
       },
       flush(controller): void {
-        controller.enqueue(TERMINATOR[state].slice());
+        controller.enqueue(tail(state, true));
       },
     });
   }
