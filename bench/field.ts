@@ -15,6 +15,7 @@
  */
 
 import { freePort, startNodeSmtpServer, waitForPort } from "../tests/_util.ts";
+import { startTestServer } from "../testing.ts";
 import { DelayProxy } from "./field/_delay_proxy.ts";
 import { FROM, smallMessage, TO } from "./field/_message.ts";
 import { type ProfileRow, summarise } from "./field/profile_summary.ts";
@@ -414,6 +415,8 @@ interface RoundTripResult {
 
 interface RoundTripRow {
   name: string;
+  /** The server: smtp-server (no CHUNKING) or the capture server (CHUNKING). */
+  server: string;
   tls: "starttls" | "implicit";
   /** Median ms with the proxy delaying DELAY and 2 × DELAY. */
   sent: [number, number];
@@ -493,58 +496,111 @@ function compress(commands: string[]): string {
   return parts.join(", ") || "〃 (same group)";
 }
 
-async function roundTrips(): Promise<RoundTripRow[]> {
-  const rows: RoundTripRow[] = [];
-  for (const tls of ["starttls", "implicit"] as const) {
-    await using server = await startNodeSmtpServer({
+/** A TLS + AUTH server for the round-trip runs, with its CA as a file. */
+interface TripServer extends AsyncDisposable {
+  port: number;
+  caFile: string;
+}
+
+/**
+ * smtp-server offers PIPELINING but not CHUNKING; the capture server of
+ * `./testing` offers both, so the client's BDAT path is measured there.
+ */
+async function tripServer(
+  kind: "smtp-server" | "capture",
+  tls: "starttls" | "implicit",
+): Promise<TripServer> {
+  if (kind === "smtp-server") {
+    const server = await startNodeSmtpServer({
       secure: tls === "implicit",
       auth: { ...USER, methods: ["PLAIN", "LOGIN"] },
       authRequired: true,
     });
-    for (const peer of [OURS, ONE_SHOT, NM_DENO, NM_NODE]) {
-      log(`round trips, ${tls}: ${peer.name}`);
-      // Warm-up, not counted: the server's first TLS session and the
-      // client's first run pay one-time set-up costs.
-      await roundTripOnce(peer, tls, server.port, server.certs.caFile, 0);
-      const at: Record<number, RoundTripResult[]> = {
-        [DELAY]: [],
-        [2 * DELAY]: [],
-      };
-      for (let rep = 0; rep < REPS; rep++) {
-        for (const delay of [DELAY, 2 * DELAY]) {
-          at[delay]!.push(
-            await roundTripOnce(
-              peer,
-              tls,
-              server.port,
-              server.certs.caFile,
-              delay,
-            ),
-          );
+    return {
+      port: server.port,
+      caFile: server.certs.caFile,
+      [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+    };
+  }
+  const server = await startTestServer({
+    tls,
+    auth: {
+      users: { [USER.username]: USER.password },
+      mechanisms: ["PLAIN", "LOGIN"],
+      required: true,
+    },
+  });
+  const caFile = await Deno.makeTempFile({ suffix: ".pem" });
+  await Deno.writeTextFile(caFile, server.caCert);
+  return {
+    port: server.port,
+    caFile,
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await Deno.remove(caFile);
+    },
+  };
+}
+
+const TRIP_SERVERS = {
+  "smtp-server": "npm:smtp-server (PIPELINING)",
+  capture: "capture server (PIPELINING + CHUNKING)",
+} as const;
+
+async function roundTrips(): Promise<RoundTripRow[]> {
+  const rows: RoundTripRow[] = [];
+  for (const kind of ["smtp-server", "capture"] as const) {
+    for (const tls of ["starttls", "implicit"] as const) {
+      await using server = await tripServer(kind, tls);
+      const peers = kind === "smtp-server"
+        ? [OURS, ONE_SHOT, NM_DENO, NM_NODE]
+        : [OURS, ONE_SHOT, NM_NODE];
+      for (const peer of peers) {
+        log(`round trips, ${tls}: ${peer.name}`);
+        // Warm-up, not counted: the server's first TLS session and the
+        // client's first run pay one-time set-up costs.
+        await roundTripOnce(peer, tls, server.port, server.caFile, 0);
+        const at: Record<number, RoundTripResult[]> = {
+          [DELAY]: [],
+          [2 * DELAY]: [],
+        };
+        for (let rep = 0; rep < REPS; rep++) {
+          for (const delay of [DELAY, 2 * DELAY]) {
+            at[delay]!.push(
+              await roundTripOnce(
+                peer,
+                tls,
+                server.port,
+                server.caFile,
+                delay,
+              ),
+            );
+          }
         }
+        const pair = (pick: (r: RoundTripResult) => number | undefined) => {
+          const values = [DELAY, 2 * DELAY].map((d) => at[d]!.map(pick));
+          if (values.some((v) => v.some((x) => x === undefined))) {
+            return undefined;
+          }
+          return values.map((v) => median(v as number[])) as [number, number];
+        };
+        // Each reply's arrival at 2D less its arrival at D, in round trips.
+        const slow = replies(at[2 * DELAY]![0]!.events);
+        const fast = replies(at[DELAY]![0]!.events);
+        rows.push({
+          name: peer.name,
+          server: TRIP_SERVERS[kind],
+          tls,
+          sent: pair((r) => r.sentMs)!,
+          quit: pair((r) => r.quitMs),
+          closed: pair((r) => r.closedMs)!,
+          timeline: slow.map((reply, i) => ({
+            commands: reply.commands,
+            reply: reply.reply,
+            roundTrips: (reply.ms - (fast[i]?.ms ?? NaN)) / DELAY,
+          })),
+        });
       }
-      const pair = (pick: (r: RoundTripResult) => number | undefined) => {
-        const values = [DELAY, 2 * DELAY].map((d) => at[d]!.map(pick));
-        if (values.some((v) => v.some((x) => x === undefined))) {
-          return undefined;
-        }
-        return values.map((v) => median(v as number[])) as [number, number];
-      };
-      // Each reply's arrival at 2D less its arrival at D, in round trips.
-      const slow = replies(at[2 * DELAY]![0]!.events);
-      const fast = replies(at[DELAY]![0]!.events);
-      rows.push({
-        name: peer.name,
-        tls,
-        sent: pair((r) => r.sentMs)!,
-        quit: pair((r) => r.quitMs),
-        closed: pair((r) => r.closedMs)!,
-        timeline: slow.map((reply, i) => ({
-          commands: reply.commands,
-          reply: reply.reply,
-          roundTrips: (reply.ms - (fast[i]?.ms ?? NaN)) / DELAY,
-        })),
-      });
     }
   }
   return rows;
@@ -741,9 +797,11 @@ function report(
       "## Round trips: one message, three recipients, TLS + AUTH PLAIN",
       "",
       `A loopback proxy (bench/field/_delay_proxy.ts) holds every chunk the server sends for D = ${DELAY} ms;`,
-      "client bytes pass at once (so TCP connect costs nothing here). The server is",
-      "`npm:smtp-server@3` (in the harness process, TLS 1.3, test CA), which waits",
-      "100 ms before its greeting to catch early talkers. Each case runs at D and at",
+      "client bytes pass at once (so TCP connect costs nothing here). Two servers,",
+      "both in the harness process with TLS 1.3 and a test CA: `npm:smtp-server@3`",
+      "(PIPELINING, no CHUNKING; it waits 100 ms before its greeting to catch early",
+      "talkers) and the capture server of `./testing` (PIPELINING and CHUNKING, so",
+      "our client uses BDAT there; nodemailer has no BDAT). Each case runs at D and at",
       "2D, and **round trips = (time at 2D − time at D) / D**: what does not grow",
       "with the delay (that wait, CPU time, TLS handshakes' computation, a stall",
       "on a delayed ACK) cancels out.",
@@ -754,22 +812,24 @@ function report(
       "  reply) — for `sendmail()`, the same as to send();",
       "- *to close*: until the proxy saw the client close its side.",
       "",
-      "| client | TLS | to send() | to quit() | to close | ms to close at D / 2D |",
-      "| --- | --- | ---: | ---: | ---: | ---: |",
+      "| client | server | TLS | to send() | to quit() | to close | ms to close at D / 2D |",
+      "| --- | --- | --- | ---: | ---: | ---: | ---: |",
     );
     const rt = (p: [number, number] | undefined) =>
       p ? fixed((p[1] - p[0]) / DELAY, 1) : "—";
     for (const row of results.trips) {
       md.push(
-        `| ${row.name} | ${row.tls} | ${rt(row.sent)} | ${rt(row.quit)} | ${
-          rt(row.closed)
-        } | ${fixed(row.closed[0], 0)} / ${fixed(row.closed[1], 0)} |`,
+        `| ${row.name} | ${row.server} | ${row.tls} | ${rt(row.sent)} | ${
+          rt(row.quit)
+        } | ${rt(row.closed)} | ${fixed(row.closed[0], 0)} / ${
+          fixed(row.closed[1], 0)
+        } |`,
       );
     }
     md.push("");
     for (const row of results.trips.filter((r) => r.name !== NM_DENO.name)) {
       md.push(
-        `### Where the round trips go: ${row.name}, ${row.tls}`,
+        `### Where the round trips go: ${row.name}, ${row.server}, ${row.tls}`,
         "",
         "Each server reply, the commands it answers, and the round trips elapsed",
         "when it arrived (its time at 2D less its time at D, first repetition).",
@@ -790,7 +850,7 @@ function report(
       const quit = tripsTo(row.quit);
       if (row.name === ONE_SHOT.name) {
         targets.push(
-          `| ≤ ${limit} round trips, ${row.tls} + AUTH, \`sendmail()\` | ${
+          `| ≤ ${limit} round trips, ${row.tls} + AUTH, \`sendmail()\`, ${row.server} | ${
             fixed(send, 1)
           } from connect to QUIT answered | ${
             verdict(Math.round(send) <= limit)
@@ -799,7 +859,7 @@ function report(
       }
       if (row.name !== OURS.name) continue;
       targets.push(
-        `| ≤ ${limit} round trips, ${row.tls} + AUTH, \`SmtpClient\` | ${
+        `| ≤ ${limit} round trips, ${row.tls} + AUTH, \`SmtpClient\`, ${row.server} | ${
           fixed(send, 1)
         } to send(), ${fixed(quit, 1)} to quit() | ${
           verdict(Math.round(send) <= limit)
