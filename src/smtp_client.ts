@@ -365,14 +365,7 @@ export class SmtpClient implements AsyncDisposable {
     if (this.#capabilities.pipelining) {
       // RFC 2920: MAIL, every RCPT and DATA in one write; replies in order.
       await wire.send([mail!, ...rcpts, cmd.simple("DATA")], timeouts.command);
-      mailReply = await wire.read(timeouts.command, "MAIL");
-      check421(mailReply, "MAIL", wire);
-      for (const recipient of to) {
-        const reply = await wire.read(timeouts.command, "RCPT");
-        check421(reply, "RCPT", wire);
-        if (reply.code >= 200 && reply.code < 300) accepted.push(recipient);
-        else rejected.push({ recipient, reply });
-      }
+      mailReply = await this.#envelopeReplies(to, accepted, rejected);
       dataReply = await wire.read(timeouts.command, "DATA");
       check421(dataReply, "DATA", wire);
       if (
@@ -385,14 +378,7 @@ export class SmtpClient implements AsyncDisposable {
         wire.expect("DATA");
         check421(await wire.read(timeouts.dataEnd, "DATA"), "DATA", wire);
       }
-      if (mailReply.code !== 250) {
-        await this.#resetAfterFailure();
-        throw refused("MAIL FROM", mailReply, "MAIL");
-      }
-      if (accepted.length === 0) {
-        await this.#resetAfterFailure();
-        throw allRefused(rejected);
-      }
+      await this.#checkEnvelope(mailReply, accepted, rejected);
       if (dataReply.code !== 354) {
         await this.#resetAfterFailure();
         throw refused("DATA", dataReply, "DATA");
@@ -545,27 +531,13 @@ export class SmtpClient implements AsyncDisposable {
         this.#quitSent = true;
         await wire.send([cmd.simple("QUIT")], timeouts.quit).catch(() => {});
       }
-      const mailReply = await wire.read(timeouts.command, "MAIL");
-      check421(mailReply, "MAIL", wire);
-      for (const recipient of to) {
-        const reply = await wire.read(timeouts.command, "RCPT");
-        check421(reply, "RCPT", wire);
-        if (reply.code >= 200 && reply.code < 300) accepted.push(recipient);
-        else rejected.push({ recipient, reply });
-      }
+      const mailReply = await this.#envelopeReplies(to, accepted, rejected);
       let reply = await wire.read(
         chunk.done ? timeouts.dataEnd : timeouts.data,
         "BDAT",
       );
       check421(reply, "BDAT", wire);
-      if (mailReply.code !== 250) {
-        await this.#resetAfterFailure();
-        throw refused("MAIL FROM", mailReply, "MAIL");
-      }
-      if (accepted.length === 0) {
-        await this.#resetAfterFailure();
-        throw allRefused(rejected);
-      }
+      await this.#checkEnvelope(mailReply, accepted, rejected);
       let outstanding = 0;
       while (!chunk.done && reply.code === 250) {
         try {
@@ -612,6 +584,46 @@ export class SmtpClient implements AsyncDisposable {
     } finally {
       if (finished) source.releaseLock();
       else await source.cancel().catch(() => {});
+    }
+  }
+
+  /**
+   * Reads the pipelined replies to MAIL and to each RCPT, in order, sorting
+   * the recipients into accepted and rejected.
+   *
+   * @returns The reply to MAIL.
+   */
+  async #envelopeReplies(
+    to: string[],
+    accepted: string[],
+    rejected: SendResult["rejected"],
+  ): Promise<Reply> {
+    const wire = this.#wire;
+    const { timeouts } = this.#settings;
+    const mailReply = await wire.read(timeouts.command, "MAIL");
+    check421(mailReply, "MAIL", wire);
+    for (const recipient of to) {
+      const reply = await wire.read(timeouts.command, "RCPT");
+      check421(reply, "RCPT", wire);
+      if (reply.code >= 200 && reply.code < 300) accepted.push(recipient);
+      else rejected.push({ recipient, reply });
+    }
+    return mailReply;
+  }
+
+  /** A refused MAIL, or every RCPT refused, ends the transaction with RSET. */
+  async #checkEnvelope(
+    mailReply: Reply,
+    accepted: string[],
+    rejected: SendResult["rejected"],
+  ): Promise<void> {
+    if (mailReply.code !== 250) {
+      await this.#resetAfterFailure();
+      throw refused("MAIL FROM", mailReply, "MAIL");
+    }
+    if (accepted.length === 0) {
+      await this.#resetAfterFailure();
+      throw allRefused(rejected);
     }
   }
 

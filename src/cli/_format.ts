@@ -5,37 +5,14 @@
  * @module
  */
 
-const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = [
-  "Jan",
-  "Feb",
-  "Mar",
-  "Apr",
-  "May",
-  "Jun",
-  "Jul",
-  "Aug",
-  "Sep",
-  "Oct",
-  "Nov",
-  "Dec",
-];
-
-const pad = (n: number): string => String(n).padStart(2, "0");
+import { formatDate as formatRfc5322Date } from "../mime/_date.ts";
 
 /**
  * Formats a date as RFC 5322 §3.3 date-time in local time with its zone
  * offset: `Thu, 29 Nov 2025 08:45:00 +0100`.
  */
 export function formatDate(date: Date): string {
-  const offset = -date.getTimezoneOffset();
-  const sign = offset < 0 ? "-" : "+";
-  const abs = Math.abs(offset);
-  return `${DAYS[date.getDay()]}, ${date.getDate()} ${
-    MONTHS[date.getMonth()]
-  } ${date.getFullYear()} ${pad(date.getHours())}:${pad(date.getMinutes())}:${
-    pad(date.getSeconds())
-  } ${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}`;
+  return formatRfc5322Date(date, true);
 }
 
 /** RFC 5322 specials that force a display name into a quoted string. */
