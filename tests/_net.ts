@@ -58,3 +58,23 @@ export async function waitForPort(
     { cause: last },
   );
 }
+
+/**
+ * Whether a socket listens on 127.0.0.1:port, read from /proc/net/tcp so
+ * no probe connection shows up in smtp-sink's session counter. Where
+ * /proc is missing it answers "yes" and the first client may race. Used
+ * for servers (smtp-sink, Postfix) that count or log every connection.
+ */
+export function listening(port: number): boolean {
+  let table: string;
+  try {
+    table = Deno.readTextFileSync("/proc/net/tcp");
+  } catch {
+    return true;
+  }
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  return table.split("\n").some((line) => {
+    const fields = line.trim().split(/\s+/);
+    return fields[1] === local && fields[3] === "0A";
+  });
+}

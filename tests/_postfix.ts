@@ -19,7 +19,7 @@
  * @module
  */
 
-import { freePort } from "./_net.ts";
+import { freePort, listening } from "./_net.ts";
 import { ChildLines } from "./_process.ts";
 
 /** Where Debian and most distributions install Postfix's daemons. */
@@ -232,21 +232,6 @@ function masterCf(port: number): string {
     "postlog unix-dgram n - n - 1 postlogd",
     "",
   ].join("\n");
-}
-
-/** Whether a socket listens on 127.0.0.1:port (from /proc/net/tcp). */
-function listening(port: number): boolean {
-  let table: string;
-  try {
-    table = Deno.readTextFileSync("/proc/net/tcp");
-  } catch {
-    return true;
-  }
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  return table.split("\n").some((line) => {
-    const fields = line.trim().split(/\s+/);
-    return fields[1] === local && fields[3] === "0A";
-  });
 }
 
 async function postcat(conf: string, flag: string, file: string) {

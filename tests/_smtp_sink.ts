@@ -11,7 +11,7 @@
  */
 
 import { findBinary } from "./_interop.ts";
-import { freePort } from "./_net.ts";
+import { freePort, listening } from "./_net.ts";
 import { ChildLines } from "./_process.ts";
 
 /** Options for {@linkcode startSmtpSink}; defaults are smtp-sink's own. */
@@ -203,25 +203,6 @@ function sinkFlags(options: SmtpSinkOptions): string[] {
   }
   flags.push(...(options.extraArgs ?? []));
   return flags;
-}
-
-/**
- * Whether a socket listens on 127.0.0.1:port, read from /proc/net/tcp so
- * no probe connection shows up in smtp-sink's session counter. Where
- * /proc is missing it answers "yes" and the first client may race.
- */
-function listening(port: number): boolean {
-  let table: string;
-  try {
-    table = Deno.readTextFileSync("/proc/net/tcp");
-  } catch {
-    return true;
-  }
-  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  return table.split("\n").some((line) => {
-    const fields = line.trim().split(/\s+/);
-    return fields[1] === local && fields[3] === "0A";
-  });
 }
 
 class Sink implements SmtpSink {
