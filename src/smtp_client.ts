@@ -200,7 +200,7 @@ export class SmtpClient implements AsyncDisposable {
   async #setUp(): Promise<void> {
     const wire = this.#wire;
     const { tls, hostname, caCerts, timeouts } = this.#settings;
-    this.#wire.expect("CONNECT");
+    wire.expect("CONNECT");
     const greeting = await wire.read(timeouts.greeting, "CONNECT");
     if (greeting.code !== 220) {
       const error = new SmtpError(
@@ -275,7 +275,7 @@ export class SmtpClient implements AsyncDisposable {
   }
 
   async #authenticate(auth: PasswordAuth | TokenAuth): Promise<void> {
-    const { hostname, port, timeouts } = this.#settings;
+    const { hostname, port } = this.#settings;
     const caps = this.#capabilities;
     if (!caps.has("AUTH")) {
       throw new SmtpError(
@@ -312,7 +312,7 @@ export class SmtpClient implements AsyncDisposable {
         throw error;
       }
       this.#wire.info(`AUTH ${mechanism}: answering challenge`);
-      reply = await this.#command(cmd.saslResponse(response), timeouts.command);
+      reply = await this.#command(cmd.saslResponse(response));
     }
     if (reply.code !== 235) {
       const detail = sasl.serverError ? ` (${sasl.serverError})` : "";
@@ -713,13 +713,10 @@ export class SmtpClient implements AsyncDisposable {
   // ——— plumbing ———
 
   /** Sends one command and reads its reply; 421 closes the session. */
-  async #command(command: Command, timeout?: number): Promise<Reply> {
+  async #command(command: Command): Promise<Reply> {
     const { timeouts } = this.#settings;
     await this.#wire.send([command], timeouts.command);
-    const reply = await this.#wire.read(
-      timeout ?? timeouts.command,
-      command.verb,
-    );
+    const reply = await this.#wire.read(timeouts.command, command.verb);
     check421(reply, command.verb, this.#wire);
     return reply;
   }
