@@ -24,7 +24,12 @@
  *
  * @module
  */
-export type { Address, Attachment, Mail, MailHeaders } from "./src/mail.ts";
+export type {
+  Address,
+  Attachment,
+  Mail,
+  MailHeaders,
+} from "./src/mime/mail.ts";
 export {
   type ComposedMessage,
   composeMessage,

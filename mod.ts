@@ -22,35 +22,45 @@
  *
  * @module
  */
-export type { Reply } from "./src/reply.ts";
+export type { Reply } from "./src/protocol/reply.ts";
 export {
   SmtpError,
   type SmtpErrorKind,
   type SmtpErrorOptions,
-} from "./src/smtp_error.ts";
-export type { Address, Attachment, Mail, MailHeaders } from "./src/mail.ts";
-export type { RawMessage } from "./src/raw_message.ts";
+} from "./src/protocol/smtp_error.ts";
+export type {
+  Address,
+  Attachment,
+  Mail,
+  MailHeaders,
+} from "./src/mime/mail.ts";
+export type { RawMessage } from "./src/session/raw_message.ts";
 export type {
   Connect,
   Connection,
   ConnectOptions,
   StartTlsOptions,
-} from "./src/connection.ts";
+} from "./src/transport/connection.ts";
 export type {
   AuthMechanism,
   PasswordAuth,
+  TokenAuth,
+} from "./src/sasl/credentials.ts";
+export type {
   SmtpClientOptions,
   SmtpLogEvent,
   SmtpLogger,
   SmtpTimeouts,
   TlsMode,
-  TokenAuth,
-} from "./src/smtp_client_options.ts";
-export type { DsnOptions, SendOptions } from "./src/send_options.ts";
-export type { SendResult } from "./src/send_result.ts";
-export { ReplyStream, type ReplyStreamOptions } from "./src/reply_stream.ts";
-export { DotStuffStream } from "./src/dot_stuff_stream.ts";
-export { Capabilities } from "./src/capabilities.ts";
-export { denoConnect } from "./src/deno_connect.ts";
-export { SmtpClient } from "./src/smtp_client.ts";
-export { sendmail, type SendmailOptions } from "./src/sendmail.ts";
+} from "./src/session/smtp_client_options.ts";
+export type { DsnOptions, SendOptions } from "./src/session/send_options.ts";
+export type { SendResult } from "./src/session/send_result.ts";
+export {
+  ReplyStream,
+  type ReplyStreamOptions,
+} from "./src/protocol/reply_stream.ts";
+export { DotStuffStream } from "./src/protocol/dot_stuff_stream.ts";
+export { Capabilities } from "./src/protocol/capabilities.ts";
+export { denoConnect } from "./src/transport/deno_connect.ts";
+export { SmtpClient } from "./src/session/smtp_client.ts";
+export { sendmail, type SendmailOptions } from "./src/session/sendmail.ts";

@@ -14,7 +14,11 @@
  * @module
  */
 
-import { freePort, startNodeSmtpServer, waitForPort } from "../tests/_util.ts";
+import {
+  freePort,
+  startNodeSmtpServer,
+  waitForPort,
+} from "../tests/_harness/mod.ts";
 import { startTestServer } from "../testing.ts";
 import { DelayProxy } from "./field/_delay_proxy.ts";
 import { FROM, smallMessage, TO } from "./field/_message.ts";

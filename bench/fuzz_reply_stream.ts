@@ -14,17 +14,17 @@
  */
 
 import assert from "node:assert/strict";
-import { ReplyParser } from "../src/_reply_parser.ts";
-import type { Reply } from "../src/reply.ts";
-import { ReplyStream } from "../src/reply_stream.ts";
-import { SmtpError } from "../src/smtp_error.ts";
-import { Random, randomChunks } from "../tests/_random.ts";
+import { ReplyParser } from "../src/protocol/_reply_parser.ts";
+import type { Reply } from "../src/protocol/reply.ts";
+import { ReplyStream } from "../src/protocol/reply_stream.ts";
+import { SmtpError } from "../src/protocol/smtp_error.ts";
+import { Random, randomChunks } from "../tests/_harness/random.ts";
 import {
   mutate,
   randomBytes,
   randomReplies,
   referenceParse,
-} from "../tests/_reply_reference.ts";
+} from "../tests/_harness/reply_reference.ts";
 
 const count = Number(Deno.args[0] ?? 1_000_000);
 const seed = Number(Deno.args[1] ?? 1);

@@ -9,8 +9,8 @@
  * @module
  */
 
-import { DotStuffStream } from "../src/dot_stuff_stream.ts";
-import { ReplyStream } from "../src/reply_stream.ts";
+import { DotStuffStream } from "../src/protocol/dot_stuff_stream.ts";
+import { ReplyStream } from "../src/protocol/reply_stream.ts";
 
 const CHUNK = 64 * 1024;
 const TOTAL = 16 * 1024 * 1024;

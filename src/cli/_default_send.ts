@@ -1,8 +1,8 @@
-import type { RawMessage } from "../raw_message.ts";
-import type { SendOptions } from "../send_options.ts";
-import type { SendResult } from "../send_result.ts";
-import { sendmail } from "../sendmail.ts";
-import type { SmtpClientOptions } from "../smtp_client_options.ts";
+import type { RawMessage } from "../session/raw_message.ts";
+import type { SendOptions } from "../session/send_options.ts";
+import type { SendResult } from "../session/send_result.ts";
+import { sendmail } from "../session/sendmail.ts";
+import type { SmtpClientOptions } from "../session/smtp_client_options.ts";
 
 /** The send step of the command: `sendmail()` of the core, or a stand-in in tests. */
 export type SendFunction = (

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { RawMessage } from "../raw_message.ts";
+import type { RawMessage } from "../session/raw_message.ts";
 import { parseAddressList } from "./_address_list.ts";
 import { CliError } from "./cli_error.ts";
 import { DotEndStream } from "./_dot_end_stream.ts";

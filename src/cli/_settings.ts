@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { SmtpClientOptions } from "../smtp_client_options.ts";
-import type { DsnOptions } from "../send_options.ts";
+import type { SmtpClientOptions } from "../session/smtp_client_options.ts";
+import type { DsnOptions } from "../session/send_options.ts";
 import { CliError } from "./cli_error.ts";
 import { parseAddressList } from "./_address_list.ts";
 import { ExitCode } from "./exit_code.ts";

@@ -1,4 +1,4 @@
-import { SmtpError } from "../smtp_error.ts";
+import { SmtpError } from "../protocol/smtp_error.ts";
 import { CliError } from "./cli_error.ts";
 import { ExitCode, type ExitCodeValue } from "./exit_code.ts";
 

@@ -1,6 +1,6 @@
-import type { SendOptions } from "../send_options.ts";
-import type { SendResult } from "../send_result.ts";
-import type { SmtpLogEvent } from "../smtp_client_options.ts";
+import type { SendOptions } from "../session/send_options.ts";
+import type { SendResult } from "../session/send_result.ts";
+import type { SmtpLogEvent } from "../session/smtp_client_options.ts";
 import { parseAddressList } from "./_address_list.ts";
 import { CliError } from "./cli_error.ts";
 import { defaultSend, type SendFunction } from "./_default_send.ts";

@@ -1,4 +1,4 @@
-import type { DsnOptions } from "../send_options.ts";
+import type { DsnOptions } from "../session/send_options.ts";
 import { CliError } from "./cli_error.ts";
 import { ExitCode } from "./exit_code.ts";
 

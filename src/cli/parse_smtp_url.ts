@@ -1,8 +1,8 @@
+import type { AuthMechanism } from "../sasl/credentials.ts";
 import type {
-  AuthMechanism,
   SmtpClientOptions,
   TlsMode,
-} from "../smtp_client_options.ts";
+} from "../session/smtp_client_options.ts";
 import { CliError } from "./cli_error.ts";
 import { ExitCode } from "./exit_code.ts";
 

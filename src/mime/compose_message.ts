@@ -1,4 +1,4 @@
-import type { Address, Attachment, Mail } from "../mail.ts";
+import type { Address, Attachment, Mail } from "./mail.ts";
 import {
   formatMailbox,
   type Mailbox,

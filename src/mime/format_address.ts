@@ -1,4 +1,4 @@
-import type { Address } from "../mail.ts";
+import type { Address } from "./mail.ts";
 import { formatMailbox, toMailboxes } from "./_address.ts";
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { hmacMd5 } from "../_md5.ts";
+import { hmacMd5 } from "../sasl/_md5.ts";
 import type { TestServerAuthMechanism } from "./test_server_options.ts";
 
 /** Sends a `334` challenge (base64 text) and returns the client's answer line. */

@@ -11,8 +11,9 @@
 import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { authenticate } from "./_auth.ts";
-import { DotUnstuffer } from "../_dot_unstuff.ts";
-import { redactAuthLine, REDACTED } from "../_sasl.ts";
+import { DotUnstuffer } from "./_dot_unstuff.ts";
+import { REDACTED } from "../protocol/_redacted.ts";
+import { redactAuthLine } from "./_redact_auth_line.ts";
 import { LineReader, type ReadLine } from "./_line_reader.ts";
 import type { Transport } from "./_transport.ts";
 import type { ReceivedMessage, TranscriptLine } from "./received_message.ts";

@@ -22,7 +22,7 @@ async function exists(path: string | URL): Promise<boolean> {
 
 // The send step is the core's sendmail(); without it the command cannot send.
 const haveCore = await exists(
-  new URL("../../src/sendmail.ts", import.meta.url),
+  new URL("../../src/session/sendmail.ts", import.meta.url),
 );
 const haveSink = await exists("/usr/sbin/smtp-sink");
 const haveGitEmail = new TextDecoder().decode(
@@ -34,7 +34,7 @@ const haveGitEmail = new TextDecoder().decode(
 ).includes("--sendmail-cmd");
 if (required && !(haveCore && haveSink && haveGitEmail)) {
   throw new Error(
-    `Interop tests are required but cannot run: src/sendmail.ts ${haveCore}, smtp-sink ${haveSink}, git send-email ${haveGitEmail}`,
+    `Interop tests are required but cannot run: src/session/sendmail.ts ${haveCore}, smtp-sink ${haveSink}, git send-email ${haveGitEmail}`,
   );
 }
 // Without the core (not merged yet), smtp-sink or git-email, these tests are skipped.

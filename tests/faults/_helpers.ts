@@ -12,7 +12,7 @@ import {
   type SmtpErrorKind,
   type SmtpLogEvent,
 } from "../../mod.ts";
-import type { ScriptedConnection } from "../_util.ts";
+import type { ScriptedConnection } from "../_harness/mod.ts";
 
 /** Small timeouts, so a scenario that waits for one ends fast. */
 export const FAST: Required<NonNullable<SmtpClientOptions["timeouts"]>> = {

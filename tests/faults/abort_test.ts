@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { type Connect, denoConnect, SmtpClient, SmtpError } from "../../mod.ts";
-import { startScriptedServer } from "../_util.ts";
+import { startScriptedServer } from "../_harness/mod.ts";
 import { drain, FAST, greet, plain, raw } from "./_helpers.ts";
 
 const SLOW = { ...FAST, greeting: 5000, command: 5000, dataEnd: 5000 };

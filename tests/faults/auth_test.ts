@@ -2,7 +2,11 @@
 
 import assert from "node:assert/strict";
 import { type Connect, denoConnect, SmtpClient } from "../../mod.ts";
-import { interop, startAiosmtpd, startScriptedServer } from "../_util.ts";
+import {
+  interop,
+  startAiosmtpd,
+  startScriptedServer,
+} from "../_harness/mod.ts";
 import {
   drain,
   FAST,

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { SmtpClient } from "../../mod.ts";
-import { freePort, startScriptedServer } from "../_util.ts";
+import { freePort, startScriptedServer } from "../_harness/mod.ts";
 import { drain, greet, plain, rejectsWith } from "./_helpers.ts";
 
 Deno.test("SmtpClient rejects with a temporary connection error when the connection is refused", async () => {

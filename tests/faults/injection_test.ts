@@ -8,7 +8,7 @@ import {
   startAiosmtpd,
   startPostfix,
   startScriptedServer,
-} from "../_util.ts";
+} from "../_harness/mod.ts";
 import {
   drain,
   greet,

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { SmtpClient } from "../../mod.ts";
-import { startScriptedServer } from "../_util.ts";
+import { startScriptedServer } from "../_harness/mod.ts";
 import { drain, greet, plain, raw, rejectsWith } from "./_helpers.ts";
 
 Deno.test("SmtpClient falls back to HELO and sends mail when EHLO gets 500", async () => {

@@ -9,7 +9,7 @@ import {
   type ScriptedServer,
   startAiosmtpd,
   startScriptedServer,
-} from "../_util.ts";
+} from "../_harness/mod.ts";
 import { drain, FAST, raw, rejectsWith, transcript } from "./_helpers.ts";
 
 const OFFERS_STARTTLS = "250-tls.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n";
@@ -140,7 +140,7 @@ for (
         auth: [{ username: "joe", password: "secret" }],
         authRequireTls: false,
       });
-      const { makeTestCerts } = await import("../_util.ts");
+      const { makeTestCerts } = await import("../_harness/mod.ts");
       const trusted = await makeTestCerts();
       const log = transcript();
       await rejectsWith(

@@ -8,7 +8,7 @@ import {
   startNodeSmtpServer,
   startScriptedServer,
   startSmtpSink,
-} from "../_util.ts";
+} from "../_harness/mod.ts";
 import {
   greet,
   plain,

@@ -3,8 +3,8 @@
 // Skipped (with the reason) when aiosmtpd is missing, unless CI requires it.
 
 import assert from "node:assert/strict";
-import { startSasl } from "../../src/_sasl.ts";
-import type { AuthMechanism } from "../../src/smtp_client_options.ts";
+import { startSasl } from "../../src/sasl/_sasl.ts";
+import type { AuthMechanism } from "../../src/sasl/credentials.ts";
 
 const PYTHON = "/usr/bin/python3";
 

@@ -1,7 +1,7 @@
 // The SASL mechanisms against Nodemailer's smtp-server, in process, over a
 // plaintext loopback connection: the server's onAuth proves what it decoded.
 // OAUTHBEARER is not among smtp-server's mechanisms; its wire format is
-// pinned to the RFC 7628 example in tests/sasl_test.ts.
+// pinned to the RFC 7628 example in tests/sasl/sasl_test.ts.
 
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
@@ -14,8 +14,8 @@ import {
   chooseMechanism,
   type SaslSession,
   startSasl,
-} from "../../src/_sasl.ts";
-import type { PasswordAuth, TokenAuth } from "../../src/smtp_client_options.ts";
+} from "../../src/sasl/_sasl.ts";
+import type { PasswordAuth, TokenAuth } from "../../src/sasl/credentials.ts";
 
 type OnAuth = (
   auth: SMTPServerAuthentication,

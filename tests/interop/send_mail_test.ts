@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { simpleParser } from "npm:mailparser@3";
 import { sendmail } from "../../mod.ts";
-import { interop, startAiosmtpd, startNodeSmtpServer } from "../_util.ts";
+import {
+  interop,
+  startAiosmtpd,
+  startNodeSmtpServer,
+} from "../_harness/mod.ts";
 
 function randomBytes(length: number): Uint8Array {
   const bytes = new Uint8Array(length);

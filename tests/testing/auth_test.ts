@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hmacMd5 } from "../../src/_md5.ts";
+import { hmacMd5 } from "../../src/sasl/_md5.ts";
 import { authenticate, type AuthOutcome } from "../../src/testing/_auth.ts";
 import type { TestServerAuthMechanism } from "../../testing.ts";
 

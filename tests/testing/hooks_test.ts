@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type HookContext, startTestServer } from "../../testing.ts";
-import { RawClient } from "./_raw_client.ts";
+import { RawClient } from "../_harness/raw_client.ts";
 
 async function session(port: number): Promise<RawClient> {
   const client = await RawClient.connect(port);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_EXTENSIONS, startTestServer } from "../../testing.ts";
-import { RawClient } from "./_raw_client.ts";
+import { RawClient } from "../_harness/raw_client.ts";
 
 /** Connects, reads the greeting and says EHLO. */
 async function session(port: number): Promise<RawClient> {

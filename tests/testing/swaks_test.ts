@@ -5,9 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer, type TestServerOptions } from "../../testing.ts";
-import { haveTool } from "./_interop.ts";
+import { interop } from "../_harness/interop.ts";
 
-const ignore = !haveTool("swaks", ["--version"]);
 const decoder = new TextDecoder();
 
 // CRLF line endings, a line that starts with a dot (swaks stuffs it, the
@@ -66,9 +65,9 @@ async function swaks(
   }
 }
 
-Deno.test({
+Deno.test(interop({
+  requires: ["swaks"],
   name: "startTestServer receives exactly what swaks sends in plaintext",
-  ignore,
   async fn() {
     const { code, output, server } = await swaks({ tls: "none" }, []);
     await using _ = server;
@@ -86,13 +85,13 @@ Deno.test({
     assert.equal(message.secure, false);
     assert.equal(message.authUser, undefined);
   },
-});
+}));
 
 for (const mechanism of ["PLAIN", "LOGIN", "CRAM-MD5"]) {
-  Deno.test({
+  Deno.test(interop({
+    requires: ["swaks"],
     name:
       `startTestServer authenticates swaks with ${mechanism} over verified STARTTLS`,
-    ignore,
     async fn() {
       const { code, output, server } = await swaks(
         {
@@ -122,12 +121,12 @@ for (const mechanism of ["PLAIN", "LOGIN", "CRAM-MD5"]) {
       assert.equal(message.text, MESSAGE);
       assert.deepEqual(message.envelope.to, ["b@example.com", "c@example.com"]);
     },
-  });
+  }));
 }
 
-Deno.test({
+Deno.test(interop({
+  requires: ["swaks"],
   name: "startTestServer serves swaks over implicit TLS with pipelining",
-  ignore,
   async fn() {
     const { code, output, server } = await swaks(
       { tls: "implicit" },
@@ -149,12 +148,12 @@ Deno.test({
       output,
     );
   },
-});
+}));
 
-Deno.test({
+Deno.test(interop({
+  requires: ["swaks"],
   name:
     "startTestServer refuses swaks with a wrong password and records nothing",
-  ignore,
   async fn() {
     const { code, output, server } = await swaks(
       { tls: "none", auth: { users: { alice: "right" }, required: true } },
@@ -165,4 +164,4 @@ Deno.test({
     assert.match(output, /535 5\.7\.8 Authentication credentials invalid/);
     assert.equal(server.messages.length, 0);
   },
-});
+}));

@@ -1,0 +1,34 @@
+/**
+ * The credentials a session authenticates with, and the SASL mechanisms that
+ * can carry them.
+ *
+ * @module
+ */
+
+/** A SASL mechanism the client can use. */
+export type AuthMechanism =
+  | "PLAIN"
+  | "LOGIN"
+  | "CRAM-MD5"
+  | "XOAUTH2"
+  | "OAUTHBEARER";
+
+/** Password credentials. */
+export interface PasswordAuth {
+  /** The user name. */
+  username: string;
+  /** The password. */
+  password: string;
+  /** The mechanism to use. @default {the strongest one offered} */
+  mechanism?: AuthMechanism;
+}
+
+/** OAuth 2.0 bearer-token credentials (XOAUTH2, OAUTHBEARER). */
+export interface TokenAuth {
+  /** The user name (the mailbox). */
+  username: string;
+  /** The access token, or a function that fetches a fresh one. */
+  accessToken: string | (() => string | Promise<string>);
+  /** The mechanism to use. @default {"OAUTHBEARER" when offered, else "XOAUTH2"} */
+  mechanism?: AuthMechanism;
+}

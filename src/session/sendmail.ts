@@ -1,0 +1,44 @@
+import type { Mail } from "../mime/mail.ts";
+import type { RawMessage } from "./raw_message.ts";
+import type { SendOptions } from "./send_options.ts";
+import type { SendResult } from "./send_result.ts";
+import { quitAfterData } from "./_quit_after_data.ts";
+import { SmtpClient } from "./smtp_client.ts";
+import type { SmtpClientOptions } from "./smtp_client_options.ts";
+
+/** Options of {@linkcode sendmail}: the same as `SmtpClient.connect`'s. */
+export type SendmailOptions = SmtpClientOptions;
+
+/**
+ * Sends one message on a connection of its own: connect, send, QUIT. For
+ * several messages, keep an {@linkcode SmtpClient} open instead.
+ *
+ * @param options Where and how to connect (TLS is verified; STARTTLS is
+ * required on port 587 unless `tls` says otherwise).
+ * @param message A `Mail` to compose, or a `RawMessage` sent as given.
+ * @param sendOptions DSN, REQUIRETLS and an abort signal for the send.
+ * @returns Who was accepted and refused, and the server's final reply.
+ * @throws {TypeError | RangeError} Misused options or a bad address; nothing is sent.
+ * @throws {SmtpError} The session failed or the server refused the message.
+ *
+ * @example Sending a notification
+ * ```ts ignore
+ * import { sendmail } from "@x/sendmail";
+ *
+ * const result = await sendmail(
+ *   { hostname: "smtp.example.com", auth: { username: "me", password: "secret" } },
+ *   { from: "me@example.com", to: "you@example.com", subject: "Hi", text: "Hello" },
+ * );
+ * console.log(result.messageId, result.accepted);
+ * ```
+ */
+export async function sendmail(
+  options: SendmailOptions,
+  message: Mail | RawMessage,
+  sendOptions?: SendOptions,
+): Promise<SendResult> {
+  await using client = await SmtpClient.connect(options);
+  // Nothing follows the message: QUIT goes out with it (one round trip less).
+  quitAfterData.add(client);
+  return await client.send(message, sendOptions);
+}
