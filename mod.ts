@@ -38,7 +38,10 @@ export type { RawMessage } from "./src/session/raw_message.ts";
 export type {
   Connect,
   Connection,
+  ConnectionFailure,
+  ConnectionFailureReason,
   ConnectOptions,
+  ConnectTls,
   StartTlsOptions,
 } from "./src/transport/connection.ts";
 export type {
@@ -62,5 +65,6 @@ export {
 export { DotStuffStream } from "./src/protocol/dot_stuff_stream.ts";
 export { Capabilities } from "./src/protocol/capabilities.ts";
 export { denoConnect } from "./src/transport/deno_connect.ts";
+export type { MailTransport } from "./src/session/mail_transport.ts";
 export { SmtpClient } from "./src/session/smtp_client.ts";
 export { sendmail, type SendmailOptions } from "./src/session/sendmail.ts";

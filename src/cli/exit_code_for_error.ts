@@ -1,4 +1,6 @@
 import { SmtpError } from "../protocol/smtp_error.ts";
+import type { ConnectionFailureReason } from "../transport/connection.ts";
+import { failureReason } from "../transport/connection_failure.ts";
 import { CliError } from "./cli_error.ts";
 import { ExitCode, type ExitCodeValue } from "./exit_code.ts";
 
@@ -37,7 +39,8 @@ const DATA_COMMANDS = new Set(["MAIL", "RCPT", "DATA", "BDAT", "."]);
  */
 export function exitCodeForError(error: unknown): ExitCodeValue {
   if (error instanceof CliError) return error.exitCode;
-  if (isDnsFailure(error)) return ExitCode.NOHOST;
+  const reason = reasonOf(error);
+  if (reason === "dns") return ExitCode.NOHOST;
   if (error instanceof SmtpError) return exitCodeForSmtpError(error);
   if (error instanceof DOMException) {
     // An aborted or timed-out signal: the caller may try again.
@@ -50,7 +53,7 @@ export function exitCodeForError(error: unknown): ExitCodeValue {
   if (error instanceof TypeError || error instanceof RangeError) {
     return ExitCode.DATAERR;
   }
-  if (isConnectionFailure(error)) return ExitCode.TEMPFAIL;
+  if (reason !== undefined) return ExitCode.TEMPFAIL;
   return ExitCode.SOFTWARE;
 }
 
@@ -84,11 +87,6 @@ function exitCodeForSmtpError(error: SmtpError): ExitCodeValue {
   return ExitCode.UNAVAILABLE;
 }
 
-/** Resolver messages that mean "no such host", as opposed to a temporary failure. */
-const NO_HOST =
-  /failed to lookup address|name or service not known|no address associated|nodename nor servname|ENOTFOUND|no such host|NXDOMAIN/i;
-const DNS_TEMPORARY = /temporary failure in name resolution|EAI_AGAIN/i;
-
 function* causes(error: unknown): Generator<unknown> {
   for (let depth = 0; depth < 8 && error !== undefined; depth++) {
     yield error;
@@ -96,28 +94,11 @@ function* causes(error: unknown): Generator<unknown> {
   }
 }
 
-function isDnsFailure(error: unknown): boolean {
+/** The seam reason a transport gave somewhere in the cause chain. */
+function reasonOf(error: unknown): ConnectionFailureReason | undefined {
   for (const e of causes(error)) {
-    if (!(e instanceof Error)) continue;
-    const text = `${e.message} ${(e as { code?: unknown }).code ?? ""}`;
-    if (DNS_TEMPORARY.test(text)) return false;
-    if (NO_HOST.test(text)) return true;
+    const reason = failureReason(e);
+    if (reason) return reason;
   }
-  return false;
-}
-
-function isConnectionFailure(error: unknown): boolean {
-  for (const e of causes(error)) {
-    if (
-      e instanceof Deno.errors.ConnectionRefused ||
-      e instanceof Deno.errors.ConnectionReset ||
-      e instanceof Deno.errors.ConnectionAborted ||
-      e instanceof Deno.errors.TimedOut ||
-      e instanceof Deno.errors.BrokenPipe ||
-      e instanceof Deno.errors.UnexpectedEof
-    ) {
-      return true;
-    }
-  }
-  return false;
+  return undefined;
 }

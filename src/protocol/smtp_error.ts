@@ -36,6 +36,13 @@ export interface SmtpErrorOptions extends ErrorOptions {
    * @default {true} for 4xx replies, timeouts and dropped connections, else false
    */
   temporary?: boolean;
+  /**
+   * Whether the server may have taken the message although the call failed:
+   * the connection failed after the end of the message data was sent and
+   * before its reply. A retry may deliver it twice.
+   * @default {false}
+   */
+  maybeDelivered?: boolean;
 }
 
 /**
@@ -66,6 +73,12 @@ export class SmtpError extends Error {
   declare readonly command?: string;
   /** Whether retrying later may help (4xx, timeout, dropped connection). */
   readonly temporary: boolean;
+  /**
+   * True only when the connection failed after the end of the message data
+   * was sent and before its reply: the server may have taken the message,
+   * so a retry may deliver it twice.
+   */
+  readonly maybeDelivered: boolean;
 
   /**
    * Creates an error.
@@ -90,5 +103,6 @@ export class SmtpError extends Error {
       (reply
         ? reply.code >= 400 && reply.code < 500
         : this.kind === "timeout" || this.kind === "connection");
+    this.maybeDelivered = options.maybeDelivered ?? false;
   }
 }

@@ -17,6 +17,7 @@
  */
 import type { Command } from "../protocol/_command.ts";
 import type { Connection, StartTlsOptions } from "../transport/connection.ts";
+import { failureReason } from "../transport/connection_failure.ts";
 import { ReplyParser } from "../protocol/_reply_parser.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { ReplyStream } from "../protocol/reply_stream.ts";
@@ -246,7 +247,7 @@ export class Wire {
           errorMessage(error)
         }`,
         {
-          kind: isDropped(error) ? "connection" : "tls",
+          kind: failureReason(error) === "reset" ? "connection" : "tls",
           command: "STARTTLS",
           cause: error,
         },
@@ -451,19 +452,6 @@ function asConnectionError(error: unknown, verb: string): unknown {
     `Cannot complete ${verb}: the connection failed: ${errorMessage(error)}`,
     { kind: "connection", cause: error },
   );
-}
-
-/**
- * Whether an error means the connection dropped (as Deno and Node name
- * such errors), not that the peer was refused.
- */
-function isDropped(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  return /^(UnexpectedEof|ConnectionReset|ConnectionAborted|BrokenPipe|NotConnected)$/
-    .test(error.name) ||
-    (typeof code === "string" &&
-      /^(ECONNRESET|ECONNABORTED|EPIPE|ENOTCONN)$/.test(code));
 }
 
 /** The message of an unknown thrown value. */

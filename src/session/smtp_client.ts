@@ -11,6 +11,7 @@ import { checkAuth, chooseMechanism, startSasl } from "../sasl/_sasl.ts";
 import { errorMessage, Wire } from "./_wire.ts";
 import { Capabilities } from "../protocol/capabilities.ts";
 import type { Connect } from "../transport/connection.ts";
+import { failureReason } from "../transport/connection_failure.ts";
 import { denoConnect } from "../transport/deno_connect.ts";
 import { CrlfStream } from "../protocol/_crlf_stream.ts";
 import { DotStuffStream } from "../protocol/dot_stuff_stream.ts";
@@ -18,6 +19,7 @@ import { composeMessage } from "../mime/compose_message.ts";
 import type { Mail } from "../mime/mail.ts";
 import type { RawMessage } from "./raw_message.ts";
 import type { Reply } from "../protocol/reply.ts";
+import type { MailTransport } from "./mail_transport.ts";
 import type { SendOptions } from "./send_options.ts";
 import type { SendResult } from "./send_result.ts";
 import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
@@ -80,7 +82,7 @@ const EHLO_UNKNOWN = new Set([500, 502, 504, 550]);
  * }
  * ```
  */
-export class SmtpClient implements AsyncDisposable {
+export class SmtpClient implements MailTransport, AsyncDisposable {
   #wire: Wire;
   #settings: Settings;
   #capabilities: Capabilities = new Capabilities();
@@ -138,6 +140,14 @@ export class SmtpClient implements AsyncDisposable {
   }
 
   /**
+   * Whether the client can no longer send: it quit, or its connection
+   * failed or was closed by the server.
+   */
+  get closed(): boolean {
+    return this.#quitting !== undefined || this.#wire.failed;
+  }
+
+  /**
    * Sends one message. Recipients the server refuses are listed in
    * `rejected`; when it refuses every one, the call rejects and no message is
    * sent. After a failed transaction the session is reset, so the next
@@ -187,6 +197,11 @@ export class SmtpClient implements AsyncDisposable {
       () => this.#abandon(this.#settings.timeouts.quit),
     );
     return this.#quitting;
+  }
+
+  /** Same as {@linkcode SmtpClient.quit}: a `MailTransport`'s `close()`. */
+  close(): Promise<void> {
+    return this.quit();
   }
 
   /** Same as {@linkcode SmtpClient.quit}, for `await using`. */
@@ -807,7 +822,11 @@ async function open(
     const conn = await settings.connect({
       hostname,
       port,
-      tls: tls === "implicit",
+      tls: tls === "implicit"
+        ? "implicit"
+        : tls === "none"
+        ? "none"
+        : "starttls",
       ...(caCerts ? { caCerts } : {}),
       signal: combined,
     });
@@ -826,20 +845,52 @@ async function open(
         { kind: "timeout", command: "CONNECT", cause: error },
       );
     }
-    const message = errorMessage(error);
-    const tlsFailure = tls === "implicit" &&
-      /certificate|tls|handshake|ssl|unknownissuer|notvalidforname/i.test(
-        message,
+    // An option the transport cannot honour is the caller's mistake.
+    if (error instanceof TypeError) throw error;
+    throw connectFailure(error, hostname, port);
+  }
+}
+
+/** An adapter's connect failure as an `SmtpError`, by its seam reason. */
+function connectFailure(
+  error: unknown,
+  hostname: string,
+  port: number,
+): SmtpError {
+  const reason = failureReason(error);
+  const where = `${hostname}:${port}`;
+  const detail = errorMessage(error);
+  switch (reason) {
+    case "tls-verify":
+    case "tls-handshake":
+      return new SmtpError(`Cannot connect to ${where} with TLS: ${detail}`, {
+        kind: "tls",
+        command: "CONNECT",
+        temporary: false,
+        cause: error,
+      });
+    case "dns":
+      return new SmtpError(
+        `Cannot connect to ${where}: the host name does not resolve: ${detail}`,
+        {
+          kind: "connection",
+          command: "CONNECT",
+          temporary: false,
+          cause: error,
+        },
       );
-    throw new SmtpError(
-      `Cannot connect to ${hostname}:${port}: ${message}`,
-      {
-        kind: tlsFailure ? "tls" : "connection",
+    case "timeout":
+      return new SmtpError(`Cannot connect to ${where}: ${detail}`, {
+        kind: "timeout",
         command: "CONNECT",
         cause: error,
-        ...(tlsFailure ? { temporary: false } : {}),
-      },
-    );
+      });
+    default:
+      return new SmtpError(`Cannot connect to ${where}: ${detail}`, {
+        kind: "connection",
+        command: "CONNECT",
+        cause: error,
+      });
   }
 }
 

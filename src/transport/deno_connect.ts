@@ -4,6 +4,7 @@ import type {
   ConnectOptions,
   StartTlsOptions,
 } from "./connection.ts";
+import { classifyDenoError as classify } from "./_deno_errors.ts";
 
 /**
  * The part of Deno's network API this transport uses, typed here so that the
@@ -11,8 +12,7 @@ import type {
  */
 interface DenoConn {
   read(buffer: Uint8Array): Promise<number | null>;
-  readonly readable: ReadableStream<Uint8Array>;
-  readonly writable: WritableStream<Uint8Array>;
+  write(buffer: Uint8Array): Promise<number>;
   close(): void;
 }
 interface DenoTcpConn extends DenoConn {
@@ -47,7 +47,10 @@ function denoNet(): DenoNet {
  *
  * @param options Where to connect, and whether to start with TLS.
  * @returns The open connection.
- * @throws {Deno.errors.ConnectionRefused | Deno.errors.InvalidData | Error} As Deno reports it; the client wraps it in an `SmtpError`.
+ * @throws {Error} With a `cause` of `{ reason, error }` (the seam's
+ * `ConnectionFailure`): `"dns"`, `"refused"`, `"reset"`, `"timeout"`,
+ * `"tls-verify"` or `"tls-handshake"`; the session turns it into an
+ * `SmtpError`.
  *
  * @example Passing the default transport explicitly
  * ```ts ignore
@@ -61,14 +64,16 @@ export const denoConnect: Connect = async (
   const { hostname, port, signal } = options;
   signal?.throwIfAborted();
   const tcp = await abortable(
-    denoNet().connect({ hostname, port }),
+    denoNet().connect({ hostname, port }).catch((error) => {
+      throw classify(error, `Cannot connect to ${hostname}:${port}`);
+    }),
     signal,
     close,
   );
   // Commands are small writes awaiting a reply: Nagle's algorithm would hold
   // the last one back for the server's delayed ACK (~40 ms a round trip).
   tcp.setNoDelay(true);
-  if (!options.tls) return wrap(tcp, false);
+  if (options.tls !== "implicit") return wrap(tcp, false);
   // Implicit TLS: the same socket upgraded before any byte is read.
   return await abortable(
     upgrade(tcp, {
@@ -88,17 +93,23 @@ async function upgrade(
   options: StartTlsOptions,
   started?: (tls: DenoTlsConn) => void,
 ): Promise<Connection> {
-  const tls = await denoNet().startTls(tcp, {
-    hostname: options.hostname,
-    ...(options.caCerts ? { caCerts: options.caCerts } : {}),
-  });
+  const what = `Cannot start TLS with ${JSON.stringify(options.hostname)}`;
+  let tls: DenoTlsConn;
+  try {
+    tls = await denoNet().startTls(tcp, {
+      hostname: options.hostname,
+      ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+    });
+  } catch (error) {
+    throw classify(error, what, true);
+  }
   started?.(tls);
   try {
     // Certificate errors surface here, not at the first write.
     await tls.handshake();
   } catch (error) {
     close(tls);
-    throw error;
+    throw classify(error, what, true);
   }
   return wrap(tls, true);
 }
@@ -139,7 +150,7 @@ function wrap(conn: DenoConn, secure: boolean): Connection {
   let closed = false;
   return {
     readable: readableOf(conn),
-    writable: conn.writable,
+    writable: writableOf(conn),
     secure,
     startTls(options: StartTlsOptions): Promise<Connection> {
       // The caller has released every lock and no read is pending (the
@@ -170,7 +181,12 @@ function readableOf(conn: DenoConn): ReadableStream<Uint8Array> {
   const buffer = new Uint8Array(64 * 1024);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      const n = await conn.read(buffer);
+      let n: number | null;
+      try {
+        n = await conn.read(buffer);
+      } catch (error) {
+        throw classify(error, "Cannot read from the connection");
+      }
       if (n === null) controller.close();
       else controller.enqueue(buffer.slice(0, n));
     },
@@ -178,4 +194,25 @@ function readableOf(conn: DenoConn): ReadableStream<Uint8Array> {
       close(conn);
     },
   }, { highWaterMark: 0 });
+}
+
+/** Bytes to `conn`; a write resolves once the socket has taken every byte. */
+function writableOf(conn: DenoConn): WritableStream<Uint8Array> {
+  return new WritableStream<Uint8Array>({
+    async write(chunk) {
+      try {
+        for (let n = 0; n < chunk.length;) {
+          n += await conn.write(n === 0 ? chunk : chunk.subarray(n));
+        }
+      } catch (error) {
+        throw classify(error, "Cannot write to the connection");
+      }
+    },
+    close() {
+      close(conn);
+    },
+    abort() {
+      close(conn);
+    },
+  });
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CliError, ExitCode, exitCodeForError } from "../../cli.ts";
+import { connectionFailure } from "../../src/transport/connection_failure.ts";
 import { SmtpError } from "../../mod.ts";
 import type { Reply } from "../../mod.ts";
 
@@ -33,14 +34,12 @@ Deno.test("exitCodeForError gives 75 for every temporary failure so that callers
     exitCodeForError(
       new SmtpError("Cannot connect", {
         kind: "connection",
-        cause: new Deno.errors.ConnectionRefused(
-          "Connection refused (os error 111)",
-        ),
+        cause: connectionFailure("Connection refused", "refused"),
       }),
     ),
     75,
   );
-  assert.equal(exitCodeForError(new Deno.errors.ConnectionReset("reset")), 75);
+  assert.equal(exitCodeForError(connectionFailure("reset", "reset")), 75);
   assert.equal(
     exitCodeForError(new DOMException("timed out", "TimeoutError")),
     75,
@@ -65,8 +64,9 @@ Deno.test("exitCodeForError gives 65 for a permanent refusal of the sender, a re
 });
 
 Deno.test("exitCodeForError gives 68 when the host name does not resolve, 75 when DNS is down", () => {
-  const lookup = new Error(
-    "failed to lookup address information: Name or service not known",
+  const lookup = connectionFailure(
+    "Cannot connect to nowhere.invalid:25: Name or service not known",
+    "dns",
   );
   assert.equal(exitCodeForError(lookup), 68);
   assert.equal(
@@ -75,8 +75,10 @@ Deno.test("exitCodeForError gives 68 when the host name does not resolve, 75 whe
     ),
     68,
   );
-  const again = new Error(
-    "failed to lookup address information: Temporary failure in name resolution",
+  // denoConnect reports a resolver that is down as "timeout".
+  const again = connectionFailure(
+    "Cannot connect to example.com:25: Temporary failure in name resolution",
+    "timeout",
   );
   assert.equal(
     exitCodeForError(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { SmtpError } from "../../mod.ts";
 import { runCli } from "./_cli_harness.ts";
+import { connectionFailure } from "../../src/transport/connection_failure.ts";
 
 const URL_ = "smtp://127.0.0.1:2525?tls=none";
 
@@ -240,8 +241,9 @@ Deno.test("main exits with the status of the send failure", async () => {
     [
       new SmtpError("Cannot connect", {
         kind: "connection",
-        cause: new Error(
-          "failed to lookup address information: Name or service not known",
+        cause: connectionFailure(
+          "Cannot connect to nowhere.invalid:587: Name or service not known",
+          "dns",
         ),
       }),
       68,

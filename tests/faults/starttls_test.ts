@@ -282,7 +282,7 @@ Deno.test("denoConnect's close() interrupts a STARTTLS handshake the server neve
   const connection = await denoConnect({
     hostname: "localhost",
     port,
-    tls: false,
+    tls: "starttls",
   });
   const upgrading = connection.startTls({ hostname: "localhost" });
   await new Promise((resolve) => setTimeout(resolve, 50));

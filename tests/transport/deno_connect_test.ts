@@ -25,7 +25,11 @@ async function withServer(
 
 Deno.test("denoConnect keeps each chunk intact when the next one arrives", async () => {
   await withServer(async (port) => {
-    const conn = await denoConnect({ hostname: "127.0.0.1", port, tls: false });
+    const conn = await denoConnect({
+      hostname: "127.0.0.1",
+      port,
+      tls: "none",
+    });
     const reader = conn.readable.getReader();
     const writer = conn.writable.getWriter();
     try {
@@ -46,7 +50,7 @@ Deno.test("denoConnect closes the connection when its readable is cancelled", as
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   const accepted = listener.accept();
-  const conn = await denoConnect({ hostname: "127.0.0.1", port, tls: false });
+  const conn = await denoConnect({ hostname: "127.0.0.1", port, tls: "none" });
   using server = await accepted;
   await conn.readable.cancel();
   // The server sees the end of the stream: the socket was closed.
