@@ -37,8 +37,13 @@ export async function sendmail(
   message: Mail | RawMessage,
   sendOptions?: SendOptions,
 ): Promise<SendResult> {
-  await using client = await SmtpClient.connect(options);
-  // Nothing follows the message: QUIT goes out with it (one round trip less).
-  quitAfterData.add(client);
-  return await client.send(message, sendOptions);
+  const client = await SmtpClient.connect(options);
+  try {
+    // Nothing follows the message: QUIT goes out with it (one round trip less).
+    quitAfterData.add(client);
+    return await client.send(message, sendOptions);
+  } finally {
+    // No `await using` in library code: Node 22 cannot parse it.
+    await client.quit();
+  }
 }
