@@ -27,7 +27,6 @@ import { main } from "./src/cli/main.ts";
 
 export { type CliContext, main, type SendFunction } from "./src/cli/main.ts";
 export { type CliArgs, parseArgs } from "./src/cli/parse_args.ts";
-export { parseSmtpUrl, type SmtpUrlConfig } from "./src/cli/parse_smtp_url.ts";
 export {
   type MsmtpAccount,
   type MsmtpAuth,

@@ -68,3 +68,4 @@ export { denoConnect } from "./src/transport/deno_connect.ts";
 export type { MailTransport } from "./src/session/mail_transport.ts";
 export { SmtpClient } from "./src/session/smtp_client.ts";
 export { sendmail, type SendmailOptions } from "./src/session/sendmail.ts";
+export { parseSmtpUrl } from "./src/session/parse_smtp_url.ts";

@@ -10,8 +10,12 @@
  *
  * @module
  */
-import { sendmail, type SmtpClientOptions, SmtpError } from "../mod.ts";
-import { parseSmtpUrl } from "../cli.ts";
+import {
+  parseSmtpUrl,
+  sendmail,
+  type SmtpClientOptions,
+  SmtpError,
+} from "../mod.ts";
 
 /**
  * Builds the request handler.
@@ -67,7 +71,7 @@ export function createHandler(
 }
 
 if (import.meta.main) {
-  const { options } = parseSmtpUrl(Deno.env.get("SMTP_URL") ?? "");
+  const options = parseSmtpUrl(Deno.env.get("SMTP_URL") ?? "");
   const from = Deno.env.get("NOTIFY_FROM") ?? "notifications@localhost";
   Deno.serve(createHandler(options, from));
 }

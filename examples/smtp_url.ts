@@ -1,7 +1,8 @@
 /**
  * Sends one mail to the SMTP server named by `SMTP_URL`:
  * `smtp://user:pass@host:587` (STARTTLS, required), `smtps://…:465`
- * (implicit TLS), `?tls=opportunistic|none` for local relays.
+ * (implicit TLS), `?tls=opportunistic|none` for local relays. `SMTP_FROM`
+ * names the sender.
  *
  * Run: SMTP_URL=smtp://user:pass@smtp.example.com:587 \
  *   deno run --allow-net --allow-env examples/smtp_url.ts to@example.com
@@ -9,7 +10,6 @@
  * @module
  */
 import { sendmail } from "../mod.ts";
-import { parseSmtpUrl } from "../cli.ts";
 
 const url = Deno.env.get("SMTP_URL");
 const [to] = Deno.args;
@@ -19,9 +19,9 @@ if (!url || !to) {
   );
   Deno.exit(64);
 }
-const { options, from } = parseSmtpUrl(url);
-const result = await sendmail(options, {
-  from: from ?? "sendmail-example@localhost",
+// sendmail() takes the URL itself, wherever it takes options.
+const result = await sendmail(url, {
+  from: Deno.env.get("SMTP_FROM") ?? "sendmail-example@localhost",
   to,
   subject: "Hello from @x/sendmail",
   text: `Sent by examples/smtp_url.ts at ${new Date().toISOString()}.\n`,

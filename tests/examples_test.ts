@@ -72,8 +72,8 @@ Deno.test("examples/smtp_url.ts sends to the server named by SMTP_URL", async ()
       "you@example.com",
     ],
     env: {
-      SMTP_URL:
-        `smtp://${server.hostname}:${server.port}?tls=none&from=me@example.com`,
+      SMTP_URL: `smtp://${server.hostname}:${server.port}?tls=none`,
+      SMTP_FROM: "me@example.com",
     },
     cwd: new URL("..", import.meta.url),
   }).output();

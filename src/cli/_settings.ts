@@ -11,7 +11,7 @@ import { CliError } from "./cli_error.ts";
 import { parseAddressList } from "./_address_list.ts";
 import { ExitCode } from "./exit_code.ts";
 import { type MsmtpAccount, parseMsmtpConfig } from "./parse_msmtp_config.ts";
-import { parseSmtpUrl } from "./parse_smtp_url.ts";
+import { readSmtpUrl } from "./_read_smtp_url.ts";
 import type { CliArgs } from "./parse_args.ts";
 
 /** What the settings are read with: the environment and the file system. */
@@ -118,7 +118,7 @@ export async function loadSettings(
   const envUrl = host.env("SENDMAIL_URL");
   if (args.url !== undefined || (envUrl && !args.account && !args.file)) {
     const fromFlag = args.url !== undefined;
-    const { options, from } = parseSmtpUrl((fromFlag ? args.url : envUrl)!);
+    const { options, from } = readSmtpUrl((fromFlag ? args.url : envUrl)!);
     const settings = base(fromFlag ? "--url" : "SENDMAIL_URL", options);
     if (from !== undefined) settings.from = from;
     return settings;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { hasControl, hasControlOrC1 } from "./_control.ts";
 import { REDACTED } from "./_redacted.ts";
 
 /** One command line, with its verb and the text the transcript may show. */
@@ -17,9 +18,6 @@ export interface Command {
   /** What the transcript shows instead of `line` (credentials redacted). */
   readonly logged: string;
 }
-
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**
  * Throws a `TypeError` when a value holds a CR, LF or other control character.
@@ -33,7 +31,7 @@ export function assertPrintable(
   what: string,
   secret = false,
 ): void {
-  if (CONTROL.test(value)) {
+  if (hasControl(value)) {
     throw new TypeError(
       secret
         ? `Cannot use ${what}: it contains a control character`
@@ -53,31 +51,52 @@ export function needsSmtpUtf8(address: string): boolean {
 }
 
 /**
- * Checks an envelope address (a bare mailbox, no angle brackets).
+ * Checks an envelope address (a bare mailbox, no angle brackets): a
+ * dot-string or a quoted-string local part (RFC 5321 §4.1.2: `"john
+ * doe"@example.com`, sent as given), `@`, a domain. No control character
+ * (C0, DEL, C1) anywhere, quoted or not.
  *
  * @param address The address.
  * @param what "sender" or "recipient".
  * @returns The address.
+ * @throws {TypeError} A malformed address or a control character.
+ * @throws {RangeError} An address longer than 254 octets.
  */
 export function checkMailbox(address: string, what: string): string {
   if (typeof address !== "string") {
     throw new TypeError(`Cannot use ${what}: expected a string`);
   }
-  assertPrintable(address, what);
-  if (address === "" && what === "sender") return address; // null reverse-path
-  if (/[\s<>]/.test(address)) {
+  if (hasControlOrC1(address)) {
     throw new TypeError(
       `Cannot use ${what} ${
         JSON.stringify(address)
-      }: expected a bare address without spaces or angle brackets`,
+      }: it contains a control character`,
     );
   }
+  if (address === "" && what === "sender") return address; // null reverse-path
   const at = address.lastIndexOf("@");
   const postmaster = what === "recipient" &&
     address.toLowerCase() === "postmaster";
   if (!postmaster && (at <= 0 || at === address.length - 1)) {
     throw new TypeError(
       `Cannot use ${what} ${JSON.stringify(address)}: expected local@domain`,
+    );
+  }
+  const local = postmaster ? address : address.slice(0, at);
+  const domain = postmaster ? "" : address.slice(at + 1);
+  const quoted = local.startsWith('"');
+  if (quoted ? !QUOTED_LOCAL.test(local) : /[\s<>"\\]/.test(local)) {
+    throw new TypeError(
+      `Cannot use ${what} ${
+        JSON.stringify(address)
+      }: expected a bare address without spaces or angle brackets (quote a local part that has them: "john doe"@example.com)`,
+    );
+  }
+  if (/[\s<>"\\]/.test(domain)) {
+    throw new TypeError(
+      `Cannot use ${what} ${
+        JSON.stringify(address)
+      }: the domain holds a space, quote or angle bracket`,
     );
   }
   if (new TextEncoder().encode(address).length > 254) {
@@ -87,6 +106,14 @@ export function checkMailbox(address: string, what: string): string {
   }
   return address;
 }
+
+/**
+ * RFC 5321 §4.1.2 Quoted-string: qtextSMTP (printable ASCII but `"` and
+ * `\`, or any non-ASCII character under SMTPUTF8) or a quoted-pair of `\`
+ * and a printable character.
+ */
+const QUOTED_LOCAL =
+  /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u00a0-\u{10ffff}]|\\[\x20-\x7e])*"$/u;
 
 /**
  * Checks the EHLO/HELO argument: a domain or an address literal.
@@ -125,7 +152,7 @@ export function xtext(value: string): string {
 
 function command(verb: string, line: string, logged = line): Command {
   // The last line of defence: arguments were checked already.
-  if (CONTROL.test(line)) {
+  if (hasControl(line)) {
     throw new TypeError(
       `Cannot send ${verb}: the command contains a control character`,
     );
@@ -140,6 +167,10 @@ export function ehlo(name: string): Command {
 /** `HELO name`. */
 export function helo(name: string): Command {
   return command("HELO", `HELO ${checkClientName(name)}`);
+}
+/** `LHLO name` (LMTP, RFC 2033 §4.1). */
+export function lhlo(name: string): Command {
+  return command("LHLO", `LHLO ${checkClientName(name)}`);
 }
 
 /** ESMTP parameters: keyword → value, or `true` for a bare keyword. */

@@ -12,6 +12,13 @@ export type ReplyParserOptions = ReplyStreamOptions;
 export const DEFAULT_MAX_LINE_LENGTH = 8192;
 /** The default of {@linkcode ReplyParserOptions.maxLines}. */
 export const DEFAULT_MAX_LINES = 1000;
+/**
+ * How much text of one reply is kept, in UTF-16 code units: later lines are
+ * read (and checked) but dropped, and the reply is marked `truncated`. A
+ * server sending thousand-line replies to every RCPT cannot make the client
+ * hold megabytes per recipient.
+ */
+export const MAX_KEPT_TEXT = 16 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -70,8 +77,16 @@ export class ReplyParser {
   /** The bytes of an incomplete line (never more than maxLineLength + 1). */
   #partial: Uint8Array = new Uint8Array(0);
   #partialLength = 0;
-  /** The complete lines of the reply being read. */
+  /** The complete lines of the reply being read (the kept ones). */
   #lines: Line[] = [];
+  /** Lines of the reply being read, kept or not. */
+  #lineCount = 0;
+  /** Text kept of the reply being read. */
+  #keptText = 0;
+  /** Whether a line was dropped from the reply being read. */
+  #truncated = false;
+  /** The enhanced code every line so far carried, or null when they differ. */
+  #sharedEnhanced: string | undefined | null = undefined;
   /** The code of the reply being read (valid when #lines is not empty). */
   #code = 0;
   /** The raw bytes (line endings included) of #lines. */
@@ -165,6 +180,7 @@ export class ReplyParser {
     this.#partial = new Uint8Array(0);
     this.#partialLength = 0;
     this.#lines = [];
+    this.#lineCount = 0;
     this.#linesBytes = 0;
     throw smtpError;
   }
@@ -274,11 +290,9 @@ export class ReplyParser {
       );
     }
     const code = (d0 - DIGIT_0) * 100 + (d1 - DIGIT_0) * 10 + (d2 - DIGIT_0);
-    if (this.#lines.length > 0 && code !== this.#code) {
+    if (this.#lineCount > 0 && code !== this.#code) {
       throw protocolError(
-        `line ${
-          this.#lines.length + 1
-        } has code ${code}, expected ${this.#code}`,
+        `line ${this.#lineCount + 1} has code ${code}, expected ${this.#code}`,
       );
     }
     const text = end - start > 4 ? this.#text(bytes, start + 4, end) : "";
@@ -287,33 +301,54 @@ export class ReplyParser {
       ? `${match[1]}.${match[2]}.${match[3]}`
       : undefined;
     this.#code = code;
-    this.#lines.push({ text, enhanced });
+    if (this.#lineCount === 0) this.#sharedEnhanced = enhanced;
+    else if (this.#sharedEnhanced !== enhanced) this.#sharedEnhanced = null;
+    this.#lineCount++;
+    if (
+      this.#lines.length === 0 ||
+      (!this.#truncated && this.#keptText + text.length <= MAX_KEPT_TEXT)
+    ) {
+      this.#lines.push({ text, enhanced });
+      this.#keptText += text.length;
+    } else {
+      this.#truncated = true;
+    }
     this.#linesBytes += rawLength;
     if (separator === HYPHEN) {
-      if (this.#lines.length >= this.#maxLines) {
+      if (this.#lineCount >= this.#maxLines) {
         throw protocolError(`reply longer than ${this.#maxLines} lines`);
       }
       return undefined;
     }
     const lines = this.#lines;
+    const shared = this.#sharedEnhanced ?? undefined;
+    const truncated = this.#truncated;
     this.#lines = [];
+    this.#lineCount = 0;
+    this.#keptText = 0;
+    this.#truncated = false;
     this.#linesBytes = 0;
-    return makeReply(code, lines);
+    return makeReply(code, lines, shared, truncated);
   }
 }
 
-function makeReply(code: number, parsed: readonly Line[]): Reply {
-  const enhancedCode = parsed[0]!.enhanced;
-  const split = enhancedCode !== undefined &&
-    parsed.every((line) => line.enhanced === enhancedCode);
+function makeReply(
+  code: number,
+  parsed: readonly Line[],
+  enhancedCode: string | undefined,
+  truncated: boolean,
+): Reply {
+  // The first line is always kept.
+  const split = enhancedCode !== undefined;
   const lines = split
     ? parsed.map(({ text }) => text.slice(enhancedCode.length + 1))
     : parsed.map(({ text }) => text);
   Object.freeze(lines);
   const text = lines.join("\n");
-  return Object.freeze(
-    split ? { code, enhancedCode, lines, text } : { code, lines, text },
-  );
+  const reply: Reply = split
+    ? { code, enhancedCode, lines, text }
+    : { code, lines, text };
+  return Object.freeze(truncated ? { ...reply, truncated: true } : reply);
 }
 
 function excerpt(text: string): string {

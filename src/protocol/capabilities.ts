@@ -100,8 +100,10 @@ export class Capabilities {
   get size(): number | undefined {
     const params = this.get("SIZE");
     if (params === undefined) return undefined;
-    const value = Number(params[0] ?? "0");
-    return Number.isSafeInteger(value) && value >= 0 ? value : 0;
+    // Only digits are a SIZE (RFC 1870 §4): "1e3" or "0x10" is no limit.
+    const text = params[0] ?? "0";
+    if (!/^[0-9]{1,15}$/.test(text)) return 0;
+    return Number(text);
   }
 
   /** Command pipelining (RFC 2920). */

@@ -19,4 +19,9 @@ export interface Reply {
   readonly lines: readonly string[];
   /** The lines joined with "\n". */
   readonly text: string;
+  /**
+   * Set when the server's reply was longer than what is kept (16 KiB of
+   * text): `lines` and `text` hold its beginning only.
+   */
+  readonly truncated?: true;
 }

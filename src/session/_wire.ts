@@ -1,14 +1,23 @@
 /**
  * The session's I/O: writes command lines and message data, and hands out
- * replies in order. Two ways of reading share one reply parser design:
+ * replies in order. One read loop feeds one incremental reply parser:
  *
- * - pull: one `read()` at a time, only while a reply is awaited. Used before
- *   STARTTLS, because Deno's `startTls` fails when a read is pending and
- *   cancelling `readable` closes the socket.
- * - pump: `readable.pipeThrough(new ReplyStream())`, used once no STARTTLS
- *   can follow (after TLS is up, or when the session never upgrades). Replies
- *   are read eagerly, so one that arrives when none is awaited is caught as
- *   unsolicited at once and never pairs with a later command.
+ * - lazy, before STARTTLS: the loop reads only while a reply is awaited, one
+ *   `read()` at a time, so no read is pending when the socket is upgraded
+ *   (Deno's `startTls` fails when one is, and cancelling `readable` closes
+ *   the socket);
+ * - eager, once no STARTTLS can follow (after TLS is up, or when the session
+ *   stays in plaintext): the loop reads continuously, so a reply that arrives
+ *   when none is expected is caught as unsolicited at once and never pairs
+ *   with a later command, and a server that closes an idle connection is
+ *   noticed.
+ *
+ * Replies are handed out in the order they arrive, to readers in the order
+ * they asked (pipelined commands, and a send pipelined behind the previous
+ * one's end of data, each read their own). A reply parsed before the
+ * connection failed is still handed out, in order, before the failure: only
+ * what is still awaited fails. A 421 reply fails the wire where it is read,
+ * naming the command it answered.
  *
  * Any failure (timeout, abort, dropped connection, malformed or unsolicited
  * reply) closes the connection and is kept: every later call fails with it.
@@ -16,21 +25,36 @@
  * @module
  */
 import type { Command } from "../protocol/_command.ts";
-import type { Connection, StartTlsOptions } from "../transport/connection.ts";
-import { failureReason } from "../transport/connection_failure.ts";
+import { concatBytes } from "../protocol/_bytes.ts";
+import { describeReply } from "../protocol/_describe_reply.ts";
 import { ReplyParser } from "../protocol/_reply_parser.ts";
 import type { Reply } from "../protocol/reply.ts";
-import { ReplyStream } from "../protocol/reply_stream.ts";
 import { SmtpError } from "../protocol/smtp_error.ts";
+import type { Connection, StartTlsOptions } from "../transport/connection.ts";
+import { failureReason } from "../transport/connection_failure.ts";
 import type { SmtpLogger } from "./smtp_client_options.ts";
 
 const encoder = new TextEncoder();
+
+/** How a read is to be treated when the wire fails before its reply. */
+export interface ReadOptions {
+  /**
+   * The reply answers the end of message data: a failure before it arrives
+   * means the server may have taken the message (`maybeDelivered`).
+   */
+  dataEnd?: boolean;
+}
 
 interface Waiter {
   resolve(reply: Reply): void;
   reject(reason: unknown): void;
   /** The verb of the command awaiting the reply ("CONNECT": the greeting). */
   verb: string;
+  options: ReadOptions | undefined;
+  /** How long the reply may take once it is the next one due, in ms. */
+  timeout: number;
+  /** Armed when the waiter is first in line. */
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 /** How errors name what was awaited: the greeting or a command. */
@@ -52,40 +76,49 @@ export function replyLines(reply: Reply): string[] {
 export class Wire {
   #conn: Connection;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #parser: ReplyParser = new ReplyParser();
   #logger: SmtpLogger | undefined;
-  // Pull mode only.
-  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  #parser: ReplyParser | undefined;
-  // Pump mode only.
-  #pump: Promise<void> | undefined;
-  #pulling: Promise<void> | undefined;
-  /** Pull mode only: reading eagerly, as no STARTTLS can follow any more. */
-  #eager = false;
-  #queue: Reply[] = [];
-  #waiter: Waiter | undefined;
-  #outstanding = 0;
+  /** Read continuously (no STARTTLS can follow). */
+  #eager: boolean;
+  /** The read loop, while it runs. */
+  #loop: Promise<void> | undefined;
+  /** Replies received and not yet handed out. */
+  #replies: Reply[] = [];
+  /** Readers waiting for a reply, oldest first (never both queues at once). */
+  #waiters: Waiter[] = [];
+  /** Replies expected (commands written) and not yet received. */
+  #expected = 0;
+  /** Replies received so far, and replies expected so far (monotonic). */
+  #received = 0;
+  #promised = 0;
+  /** Fail with `reason` once this many replies have been received. */
+  #failAt: { count: number; reason: unknown } | undefined;
   /** The verb of the last command written, for errors between replies. */
   #lastVerb = "CONNECT";
   /** The verb of what is in progress (a reply awaited, data being sent). */
   #busy: string | undefined = "CONNECT";
-  #failure: unknown;
-  #failed = false;
+  #failure: SmtpError | undefined;
+  #failed: Promise<never>;
+  #rejectFailed!: (reason: SmtpError) => void;
 
   /**
    * @param conn The connection.
-   * @param pull Whether to read in pull mode (a STARTTLS may follow).
+   * @param eager Whether to read continuously from the start (no STARTTLS
+   * can follow).
    * @param logger Receives the transcript.
    */
-  constructor(conn: Connection, pull: boolean, logger?: SmtpLogger) {
+  constructor(conn: Connection, eager: boolean, logger?: SmtpLogger) {
     this.#conn = conn;
     this.#logger = logger;
     this.#writer = conn.writable.getWriter();
-    if (pull) {
-      this.#reader = conn.readable.getReader();
-      this.#parser = new ReplyParser();
-    } else {
-      this.#startPump();
-    }
+    this.#reader = conn.readable.getReader();
+    this.#eager = eager;
+    this.#failed = new Promise<never>((_, reject) => {
+      this.#rejectFailed = reject;
+    });
+    this.#failed.catch(() => {});
+    if (eager) this.#loop = this.#read();
   }
 
   /** Whether the connection is encrypted. */
@@ -95,12 +128,27 @@ export class Wire {
 
   /** Whether the wire failed or was closed: nothing more can be sent. */
   get failed(): boolean {
-    return this.#failed;
+    return this.#failure !== undefined;
   }
 
   /** The error every call fails with once the wire failed. */
-  get failure(): unknown {
+  get failure(): SmtpError | undefined {
     return this.#failure;
+  }
+
+  /** Rejects with the wire's failure, when it fails. */
+  get whenFailed(): Promise<never> {
+    return this.#failed;
+  }
+
+  /** Replies received so far (monotonic). */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Replies expected so far, the ones written or announced (monotonic). */
+  get promised(): number {
+    return this.#promised;
   }
 
   /** Logs a note from the client. */
@@ -109,7 +157,9 @@ export class Wire {
   }
 
   /**
-   * Writes commands in one write, and expects one reply to each.
+   * Writes commands in one write, and expects one reply to each. The replies
+   * are counted as expected before the write, so a reply that arrives before
+   * the write resolves pairs correctly.
    *
    * @param commands The commands, in order.
    * @param timeout How long the write may take, in ms.
@@ -117,7 +167,7 @@ export class Wire {
    * write (the chunk that follows `BDAT n`).
    */
   async send(
-    commands: Command[],
+    commands: readonly Command[],
     timeout: number,
     payload?: Uint8Array,
   ): Promise<void> {
@@ -127,80 +177,109 @@ export class Wire {
       this.#logger?.({ type: "client", text: command.logged });
       text += command.line + "\r\n";
     }
-    this.#outstanding += commands.length;
+    this.#expect(commands.length);
     this.#lastVerb = commands.at(-1)?.verb ?? this.#lastVerb;
     this.#busy = commands[0]?.verb ?? this.#busy;
-    let bytes = encoder.encode(text);
-    if (payload && payload.length > 0) {
-      const joined = new Uint8Array(bytes.length + payload.length);
-      joined.set(bytes);
-      joined.set(payload, bytes.length);
-      bytes = joined;
-    }
-    await this.#write(bytes, timeout, commands[0]?.verb);
+    const bytes = encoder.encode(text);
+    await this.#write(
+      payload && payload.length > 0 ? concatBytes([bytes, payload]) : bytes,
+      timeout,
+      commands[0]?.verb,
+    );
   }
 
   /**
-   * Writes message data (already dot-stuffed).
+   * Declares what is in progress between replies (message data being
+   * sent), so that a failure then names it.
+   *
+   * @param verb "DATA" or "BDAT".
+   */
+  busy(verb: string): void {
+    this.#busy = verb;
+  }
+
+  /**
+   * Writes message data (already dot-stuffed or chunk payload).
    *
    * @param chunk The bytes.
    * @param timeout How long this block may take, in ms.
+   * @param verb "DATA" or "BDAT", for errors.
    */
-  async write(chunk: Uint8Array, timeout: number): Promise<void> {
+  async write(
+    chunk: Uint8Array,
+    timeout: number,
+    verb: string = "DATA",
+  ): Promise<void> {
     this.#throwIfFailed();
-    this.#busy = "DATA";
-    await this.#write(chunk, timeout, "DATA");
+    this.#busy = verb;
+    await this.#write(chunk, timeout, verb);
   }
 
   /**
    * Expects one more reply without writing a command: the greeting, or the
-   * reply to the end of data.
+   * reply to the end of data. Call it before writing what it answers.
    *
    * @param verb "CONNECT" or "DATA", for errors.
+   * @param count How many replies (LMTP: one per recipient).
    */
-  expect(verb: string): void {
-    this.#outstanding++;
+  expect(verb: string, count = 1): void {
+    this.#expect(count);
     this.#lastVerb = verb;
     this.#busy = verb;
   }
 
   /**
-   * The next reply, in order.
+   * The next reply, in order. A 421 reply fails the wire (the server is
+   * closing the connection) and rejects with an error naming `verb`.
    *
-   * @param timeout How long to wait, in ms.
+   * @param timeout How long to wait, in ms, counted from when this reply is
+   * the next one due (replies awaited before it arrived, or the call).
    * @param verb The command awaiting it, for errors ("CONNECT" for the
    * greeting).
+   * @param options Whether the reply answers the end of message data.
    * @returns The reply.
    */
-  read(timeout: number, verb: string): Promise<Reply> {
-    this.#throwIfFailed();
-    const queued = this.#queue.shift();
-    if (queued) return Promise.resolve(queued);
+  read(timeout: number, verb: string, options?: ReadOptions): Promise<Reply> {
+    const queued = this.#replies.shift();
+    if (queued) {
+      try {
+        return Promise.resolve(this.#check421(queued, verb));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (this.#failure) {
+      return Promise.reject(this.#failureFor(options));
+    }
     const { promise, resolve, reject } = Promise.withResolvers<Reply>();
-    this.#waiter = { resolve, reject, verb };
-    const timer = setTimeout(() => {
-      this.fail(
-        new SmtpError(
-          `Cannot complete ${awaited(verb)}: no reply within ${timeout} ms`,
-          { kind: "timeout", command: verb },
-        ),
-      );
-    }, timeout);
-    if (this.#reader && !this.#eager) this.#pulling = this.#pull(verb);
-    return promise.finally(() => clearTimeout(timer));
+    this.#waiters.push({
+      resolve: (reply) => {
+        try {
+          resolve(this.#check421(reply, verb));
+        } catch (error) {
+          reject(error);
+        }
+      },
+      reject,
+      verb,
+      options,
+      timeout,
+    });
+    this.#arm();
+    if (!this.#loop) this.#loop = this.#read();
+    return promise;
   }
 
   /**
-   * Declares that no STARTTLS will follow: a wire in pull mode reads eagerly
-   * from now on, so a reply that arrives when none is awaited is caught as
+   * Declares that no STARTTLS will follow: the wire reads eagerly from now
+   * on, so a reply that arrives when none is awaited is caught as
    * unsolicited at once instead of pairing with the next command (a session
    * that stays in plaintext under `tls: "opportunistic"`).
    */
   settle(): void {
-    if (!this.#reader || this.#eager || this.#failed) return;
+    if (this.#eager || this.#failure) return;
     this.#eager = true;
-    const pulling = this.#pulling ?? Promise.resolve();
-    this.#pump = pulling.then(() => this.#readEagerly());
+    this.#loop ??= this.#read();
   }
 
   /**
@@ -212,11 +291,13 @@ export class Wire {
    */
   async startTls(options: StartTlsOptions, timeout: number): Promise<void> {
     this.#throwIfFailed();
-    const reader = this.#reader;
-    if (!reader || !this.#parser || this.#eager) {
-      throw new Error("Cannot start TLS: the wire is not in pull mode");
+    if (this.#eager) {
+      throw new Error("Cannot start TLS: the wire reads eagerly");
     }
-    if (this.#parser.buffered > 0 || this.#queue.length > 0) {
+    // The loop stops once no reply is awaited; wait for its last read.
+    await this.#loop;
+    this.#throwIfFailed();
+    if (this.#parser.buffered > 0 || this.#replies.length > 0) {
       const error = new SmtpError(
         "Cannot start TLS: the server sent data after its 220 reply (possible response injection)",
         { kind: "protocol", command: "STARTTLS" },
@@ -224,12 +305,11 @@ export class Wire {
       this.fail(error);
       throw error;
     }
-    reader.releaseLock();
+    this.#reader.releaseLock();
     this.#writer.releaseLock();
-    this.#reader = undefined;
-    this.#parser = undefined;
+    let upgraded: Connection;
     try {
-      const upgraded = await withTimeout(
+      upgraded = await withTimeout(
         this.#conn.startTls(options),
         timeout,
         () =>
@@ -238,7 +318,6 @@ export class Wire {
             command: "STARTTLS",
           }),
       );
-      this.#conn = upgraded;
     } catch (error) {
       // A connection dropped mid-handshake may work next time; a refused
       // certificate or a broken handshake will not.
@@ -252,57 +331,142 @@ export class Wire {
           cause: error,
         },
       );
-      this.#failed = true;
-      this.#failure = failure;
+      this.#setFailure(failure);
       this.#conn.close();
       throw failure;
     }
-    this.#writer = this.#conn.writable.getWriter();
-    this.#startPump();
+    this.#conn = upgraded;
+    this.#writer = upgraded.writable.getWriter();
+    this.#reader = upgraded.readable.getReader();
+    this.#parser = new ReplyParser();
+    this.#eager = true;
+    this.#loop = this.#read();
   }
 
   /**
-   * Fails the wire: closes the connection, and rejects the waiting read and
-   * every later call with `reason`. The first failure wins.
+   * Fails the wire: closes the connection, and rejects every waiting read
+   * and every later call with an `SmtpError` (`reason` itself when it is
+   * one; an abort's reason is the aborted call's to report). The first
+   * failure wins. Replies already received stay readable.
+   *
+   * @param reason Why.
    */
   fail(reason: unknown): void {
-    if (this.#failed) return;
-    // Name the command whose reply was awaited (or the last one sent) in a
-    // wire error that does not say.
-    if (reason instanceof SmtpError && reason.command === undefined) {
-      const verb = this.#waiter?.verb ?? this.#busy ??
-        (reason.kind === "protocol" ? this.#lastVerb : undefined);
-      if (verb) reason = withCommand(reason, verb);
+    if (this.#failure) return;
+    let failure: SmtpError;
+    if (reason instanceof SmtpError) {
+      // Name the command whose reply was awaited (or the last one sent).
+      failure = reason;
+      if (reason.command === undefined) {
+        const verb = this.#waiters[0]?.verb ?? this.#busy ??
+          (reason.kind === "protocol" ? this.#lastVerb : undefined);
+        if (verb) failure = withCommand(reason, verb);
+      }
+    } else {
+      failure = new SmtpError(
+        `Cannot use the connection: it was closed after an abort: ${
+          errorMessage(reason)
+        }`,
+        { kind: "closed", cause: reason },
+      );
     }
-    this.#failed = true;
-    // An abort rejects the call it interrupts with its reason; every later
-    // call gets an SmtpError saying why the connection is gone.
-    this.#failure = reason instanceof SmtpError ? reason : new SmtpError(
-      `Cannot use the connection: it was closed after an abort: ${
-        errorMessage(reason)
-      }`,
-      { kind: "closed", cause: reason },
-    );
-    this.#outstanding = 0;
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.reject(reason);
+    this.#setFailure(failure);
+    this.#expected = 0;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const waiter of waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(this.#failureFor(waiter.options));
+    }
     this.#conn.close();
   }
 
-  /** Closes the connection and waits until nothing is left running. */
+  /**
+   * Fails the wire with `reason` once every reply expected before
+   * `position` (a value of {@linkcode Wire.promised}) has been received:
+   * an aborted send pipelined behind another one ends the connection only
+   * after the earlier send's reply, so that reply is not lost.
+   *
+   * @param position Replies to receive first.
+   * @param reason Why.
+   */
+  failAfter(position: number, reason: unknown): void {
+    if (this.#failure) return;
+    if (this.#received >= position) this.fail(reason);
+    else if (!this.#failAt || this.#failAt.count > position) {
+      this.#failAt = { count: position, reason };
+    }
+  }
+
+  /** Closes the connection and waits until the read loop has stopped. */
   async close(): Promise<void> {
     this.fail(
       new SmtpError("Cannot use the connection: it is closed", {
         kind: "closed",
       }),
     );
-    await this.#pulling;
-    await this.#pump;
+    await this.#loop;
+  }
+
+  /** Starts the timeout of the reply due next. */
+  #arm(): void {
+    const head = this.#waiters[0];
+    if (!head || head.timer !== undefined) return;
+    head.timer = setTimeout(() => {
+      this.fail(
+        new SmtpError(
+          `Cannot complete ${
+            awaited(head.verb)
+          }: no reply within ${head.timeout} ms`,
+          { kind: "timeout", command: head.verb },
+        ),
+      );
+    }, head.timeout);
+  }
+
+  #setFailure(failure: SmtpError): void {
+    this.#failure = failure;
+    this.#rejectFailed(failure);
+  }
+
+  /** The failure as a reader gets it: maybe delivered after the data end. */
+  #failureFor(options: ReadOptions | undefined): SmtpError {
+    const failure = this.#failure!;
+    if (!options?.dataEnd || failure.kind === "closed") return failure;
+    return new SmtpError(
+      `${failure.message} (after the end of the message data: the server may have taken the message)`,
+      {
+        kind: failure.kind,
+        temporary: failure.temporary,
+        maybeDelivered: true,
+        ...(failure.command !== undefined ? { command: failure.command } : {}),
+        ...(failure.reply ? { reply: failure.reply } : {}),
+        cause: failure,
+      },
+    );
   }
 
   #throwIfFailed(): void {
-    if (this.#failed) throw this.#failure;
+    if (this.#failure) throw this.#failure;
+  }
+
+  #expect(count: number): void {
+    this.#expected += count;
+    this.#promised += count;
+  }
+
+  #check421(reply: Reply, verb: string): Reply {
+    if (reply.code !== 421) return reply;
+    const error = new SmtpError(
+      verb === "CONNECT"
+        ? `Cannot start session: server greeted with ${describeReply(reply)}`
+        : `Cannot send ${verb}: server is closing the connection: ${
+          describeReply(reply)
+        }`,
+      { reply, command: verb },
+    );
+    this.fail(error);
+    throw error;
   }
 
   async #write(
@@ -323,82 +487,76 @@ export class Wire {
           ),
       );
     } catch (error) {
-      const failure = this.#failed
-        ? this.#failure
-        : error instanceof SmtpError
-        ? error
-        : new SmtpError(
+      const failure = this.#failure ??
+        (error instanceof SmtpError ? error : new SmtpError(
           `Cannot send ${verb ?? "data"}: the connection was lost`,
           {
             kind: "connection",
             cause: error,
             ...(verb ? { command: verb } : {}),
           },
-        );
+        ));
       this.fail(failure);
-      throw failure;
+      throw this.#failure;
     }
   }
 
   #deliver(reply: Reply): void {
+    if (this.#failure) return;
     for (const text of replyLines(reply)) {
       this.#logger?.({ type: "server", text });
     }
-    if (this.#outstanding === 0) {
+    if (this.#expected === 0) {
       // A reply nobody asked for: never let it pair with a later command.
       this.fail(
         reply.code === 421
           ? new SmtpError(
-            `Cannot continue: the server is closing the connection: ${reply.code} ${
-              JSON.stringify(reply.text)
+            `Cannot continue: the server is closing the connection: ${
+              describeReply(reply)
             }`,
             { reply },
           )
           : new SmtpError(
-            `Cannot continue: the server sent a reply nobody asked for: ${reply.code} ${
-              JSON.stringify(reply.text)
+            `Cannot continue: the server sent a reply nobody asked for: ${
+              describeReply(reply)
             }`,
             { kind: "protocol", reply },
           ),
       );
       return;
     }
-    this.#outstanding--;
-    if (this.#outstanding === 0) this.#busy = undefined;
-    const waiter = this.#waiter;
+    this.#expected--;
+    this.#received++;
+    const waiter = this.#waiters.shift();
+    if (this.#expected === 0) {
+      // After a 354 (or a 334) the client sends next: a failure then is
+      // that command's.
+      this.#busy = reply.code >= 300 && reply.code < 400
+        ? waiter?.verb
+        : undefined;
+    }
     if (waiter) {
-      this.#waiter = undefined;
+      clearTimeout(waiter.timer);
+      this.#arm();
       waiter.resolve(reply);
     } else {
-      this.#queue.push(reply);
+      this.#replies.push(reply);
+    }
+    const failAt = this.#failAt;
+    if (failAt && this.#received >= failAt.count) {
+      this.#failAt = undefined;
+      this.fail(failAt.reason);
     }
   }
 
-  async #pull(verb: string): Promise<void> {
-    const reader = this.#reader!;
-    const parser = this.#parser!;
+  /** The read loop: lazy (while replies are awaited) or eager. */
+  async #read(): Promise<void> {
+    const reader = this.#reader;
+    const parser = this.#parser;
     try {
-      while (this.#waiter && !this.#failed) {
+      while (!this.#failure && (this.#eager || this.#waiters.length > 0)) {
         const { value, done } = await reader.read();
-        if (this.#failed) return;
-        if (done) {
-          parser.end();
-          throw closedError(awaited(verb));
-        }
-        for (const reply of parser.push(value)) this.#deliver(reply);
-      }
-    } catch (error) {
-      this.fail(asConnectionError(error, awaited(verb)));
-    }
-  }
-
-  async #readEagerly(): Promise<void> {
-    const reader = this.#reader!;
-    const parser = this.#parser!;
-    try {
-      while (!this.#failed) {
-        const { value, done } = await reader.read();
-        if (this.#failed) return;
+        if (this.#failure) return;
         if (done) {
           parser.end();
           throw closedError(this.#awaiting());
@@ -407,24 +565,15 @@ export class Wire {
       }
     } catch (error) {
       this.fail(asConnectionError(error, this.#awaiting()));
+    } finally {
+      if (this.#reader === reader) this.#loop = undefined;
     }
   }
 
-  #startPump(): void {
-    this.#pump = this.#conn.readable
-      .pipeThrough(new ReplyStream())
-      .pipeTo(
-        new WritableStream({ write: (reply) => this.#deliver(reply) }),
-      )
-      .then(
-        () => this.fail(closedError(this.#awaiting())),
-        (error) => this.fail(asConnectionError(error, this.#awaiting())),
-      );
-  }
-
-  /** What the session is waiting for, for errors of the pump. */
+  /** What the session is waiting for, for errors of the read loop. */
   #awaiting(): string {
-    return this.#waiter ? awaited(this.#waiter.verb) : "the session";
+    const verb = this.#waiters[0]?.verb ?? this.#busy;
+    return verb ? awaited(verb) : "the session";
   }
 }
 
@@ -460,7 +609,7 @@ export function errorMessage(error: unknown): string {
 }
 
 /** Rejects with `onTimeout()` when `promise` takes longer than `ms`. */
-async function withTimeout<T>(
+export async function withTimeout<T>(
   promise: Promise<T>,
   ms: number,
   onTimeout: () => unknown,

@@ -2,7 +2,7 @@ import type { Mail } from "../mime/mail.ts";
 import type { RawMessage } from "./raw_message.ts";
 import type { SendOptions } from "./send_options.ts";
 import type { SendResult } from "./send_result.ts";
-import { quitAfterData } from "./_quit_after_data.ts";
+import { internals } from "./_internals.ts";
 import { SmtpClient } from "./smtp_client.ts";
 import type { SmtpClientOptions } from "./smtp_client_options.ts";
 
@@ -14,7 +14,8 @@ export type SendmailOptions = SmtpClientOptions;
  * several messages, keep an {@linkcode SmtpClient} open instead.
  *
  * @param options Where and how to connect (TLS is verified; STARTTLS is
- * required on port 587 unless `tls` says otherwise).
+ * required on port 587 unless `tls` says otherwise), or an `smtp://` /
+ * `smtps://` URL.
  * @param message A `Mail` to compose, or a `RawMessage` sent as given.
  * @param sendOptions DSN, REQUIRETLS and an abort signal for the send.
  * @returns Who was accepted and refused, and the server's final reply.
@@ -22,26 +23,44 @@ export type SendmailOptions = SmtpClientOptions;
  * @throws {SmtpError} The session failed or the server refused the message.
  *
  * @example Sending a notification
+ * ```ts
+ * import { sendmail } from "@x/sendmail";
+ * import { startTestServer } from "@x/sendmail/testing";
+ * import assert from "node:assert/strict";
+ *
+ * // A local capture server stands in for smtp.example.com here.
+ * await using server = await startTestServer();
+ * const result = await sendmail(server.clientOptions, {
+ *   from: "me@example.com",
+ *   to: "you@example.com",
+ *   subject: "Hi",
+ *   text: "Hello",
+ * });
+ * assert.deepEqual(result.accepted, ["you@example.com"]);
+ * assert.equal(server.messages[0]?.envelope.from, "me@example.com");
+ * ```
+ *
+ * @example With an SMTP URL and a deadline
  * ```ts ignore
  * import { sendmail } from "@x/sendmail";
  *
- * const result = await sendmail(
- *   { hostname: "smtp.example.com", auth: { username: "me", password: "secret" } },
+ * await sendmail(
+ *   Deno.env.get("SMTP_URL")!, // smtp://user:pass@smtp.example.com:587
  *   { from: "me@example.com", to: "you@example.com", subject: "Hi", text: "Hello" },
+ *   { signal: AbortSignal.timeout(10_000) },
  * );
- * console.log(result.messageId, result.accepted);
  * ```
  */
 export async function sendmail(
-  options: SendmailOptions,
+  options: SendmailOptions | string | URL,
   message: Mail | RawMessage,
   sendOptions?: SendOptions,
 ): Promise<SendResult> {
   const client = await SmtpClient.connect(options);
   try {
-    // Nothing follows the message: QUIT goes out with it (one round trip less).
-    quitAfterData.add(client);
-    return await client.send(message, sendOptions);
+    // Nothing follows the message: QUIT goes out with it (one round trip
+    // less) when the server offers PIPELINING.
+    return await internals.sendAndQuit(client, message, sendOptions);
   } finally {
     // No `await using` in library code: Node 22 cannot parse it.
     await client.quit();

@@ -1,60 +1,45 @@
 import * as cmd from "../protocol/_command.ts";
-import type { Command, Params } from "../protocol/_command.ts";
-import { isLoopback } from "./_loopback.ts";
-import { quitAfterData } from "./_quit_after_data.ts";
-import {
-  isRawMessage,
-  type PreparedMessage,
-  prepareRaw,
-} from "./_message_source.ts";
-import { checkAuth, chooseMechanism, startSasl } from "../sasl/_sasl.ts";
-import { errorMessage, Wire } from "./_wire.ts";
+import { describeReply } from "../protocol/_describe_reply.ts";
+import { concatBytes } from "../protocol/_bytes.ts";
 import { Capabilities } from "../protocol/capabilities.ts";
-import type { Connect } from "../transport/connection.ts";
-import { failureReason } from "../transport/connection_failure.ts";
-import { denoConnect } from "../transport/deno_connect.ts";
-import { CrlfStream } from "../protocol/_crlf_stream.ts";
-import { DotStuffStream } from "../protocol/dot_stuff_stream.ts";
+import type { Reply } from "../protocol/reply.ts";
+import { SmtpError } from "../protocol/smtp_error.ts";
 import { composeMessage } from "../mime/compose_message.ts";
 import type { Mail } from "../mime/mail.ts";
-import type { RawMessage } from "./raw_message.ts";
-import type { Reply } from "../protocol/reply.ts";
+import { chooseMechanism, startSasl } from "../sasl/_sasl.ts";
+import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
+import { failureReason } from "../transport/connection_failure.ts";
+import { denoConnect } from "../transport/deno_connect.ts";
+import {
+  checkSendOptions,
+  type EnvelopePlan,
+  planEnvelope,
+} from "./_envelope.ts";
+import { internals, type SendPhase } from "./_internals.ts";
+import { isLoopback } from "./_loopback.ts";
+import { type Chunk, MessageReader } from "./_message_reader.ts";
+import {
+  allRefused,
+  chunkRepliesDue,
+  envelopeFailure,
+  isPositive,
+  lmtpOutcome,
+  type RecipientOutcome,
+  refused,
+  sortRecipients,
+} from "./_outcome.ts";
+import {
+  isRawMessage,
+  type OutgoingMessage,
+  prepareRaw,
+} from "./_outgoing_message.ts";
+import { resolveOptions, type SessionSettings } from "./_resolve_options.ts";
+import { errorMessage, Wire } from "./_wire.ts";
 import type { MailTransport } from "./mail_transport.ts";
+import type { RawMessage } from "./raw_message.ts";
 import type { SendOptions } from "./send_options.ts";
 import type { SendResult } from "./send_result.ts";
-import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
-import type {
-  SmtpClientOptions,
-  SmtpTimeouts,
-  TlsMode,
-} from "./smtp_client_options.ts";
-import { SmtpError } from "../protocol/smtp_error.ts";
-
-/** Timeouts with every default filled in. */
-type Timeouts = Required<SmtpTimeouts>;
-
-const DEFAULT_TIMEOUTS: Timeouts = {
-  connect: 30_000,
-  greeting: 300_000,
-  command: 300_000,
-  data: 180_000,
-  dataEnd: 600_000,
-  quit: 10_000,
-};
-
-/** The settings of a session, checked and with defaults applied. */
-interface Settings {
-  hostname: string;
-  port: number;
-  tls: TlsMode;
-  caCerts?: string[];
-  clientName: string;
-  auth?: PasswordAuth | TokenAuth;
-  timeouts: Timeouts;
-  signal?: AbortSignal;
-  connect: Connect;
-  chunking: boolean;
-}
+import type { SmtpClientOptions } from "./smtp_client_options.ts";
 
 /** The size BDAT chunks are gathered to (the first one goes with MAIL). */
 const CHUNK_SIZE = 64 * 1024;
@@ -64,53 +49,151 @@ const CHUNK_WINDOW = 8;
 /** Replies to EHLO that mean "try HELO" (RFC 5321 §4.1.4). */
 const EHLO_UNKNOWN = new Set([500, 502, 504, 550]);
 
+const SETTLED: Promise<void> = Promise.resolve();
+const END_EMPTY = new TextEncoder().encode(".\r\n");
+
+/** A queued call: the next send may start writing once `written` resolves. */
+interface Turn {
+  /** Its commands and data are written and its replies awaited in order. */
+  written: Promise<void>;
+  /** It is over. */
+  done: Promise<void>;
+  /** Whether it is a send (a send may pipeline behind a send's data). */
+  send: boolean;
+}
+
+/** What a send hands its turn, beyond the public options. */
+interface SendHooks {
+  /** Send QUIT right behind the message data (`sendmail()`). */
+  quitAfter?: boolean;
+  /** Told each phase the send reaches (the pool decides retries by it). */
+  onPhase?(phase: SendPhase): void;
+}
+
+/** A send in progress. */
+class Job {
+  /** `Wire.promised` when the send wrote its first command. */
+  position: number | undefined;
+  phase: SendPhase = "queued";
+  readonly previous: Turn;
+  readonly stop: Promise<never>;
+  #cleanups: ((reason: unknown) => void)[] = [];
+  #abort!: (reason: unknown) => void;
+  #written: () => void;
+  #onPhase: ((phase: SendPhase) => void) | undefined;
+
+  constructor(
+    previous: Turn,
+    written: () => void,
+    onPhase: ((phase: SendPhase) => void) | undefined,
+  ) {
+    this.previous = previous;
+    this.#written = written;
+    this.#onPhase = onPhase;
+    this.stop = new Promise<never>((_, reject) => {
+      this.#abort = reject;
+    });
+    this.stop.catch(() => {});
+  }
+
+  /** The send writes its first command now. */
+  begin(position: number): void {
+    this.position ??= position;
+    this.enter("envelope");
+  }
+
+  enter(phase: SendPhase): void {
+    this.phase = phase;
+    this.#onPhase?.(phase);
+  }
+
+  /** The end of the data is written: the next send may pipeline behind. */
+  written(): void {
+    this.enter("sent");
+    this.#written();
+  }
+
+  /** Runs `cleanup` at once if the send is aborted while it runs. */
+  onAbort(cleanup: (reason: unknown) => void): void {
+    this.#cleanups.push(cleanup);
+  }
+
+  abort(reason: unknown): void {
+    this.#abort(reason);
+    for (const cleanup of this.#cleanups) cleanup(reason);
+  }
+}
+
 /**
  * An SMTP session: connect, EHLO, STARTTLS, AUTH, then any number of
  * `send()`s, then QUIT. Calls on one client are queued, so concurrent sends
- * are safe (they run one after the other on the one connection).
+ * are safe; when the server offers PIPELINING, a send's commands go out
+ * right behind the previous message's data (RFC 2920 §3.1), so a bulk
+ * sender waits one round trip per message, not two or three.
  *
  * @example Sending two messages on one connection
- * ```ts ignore
+ * ```ts
  * import { SmtpClient } from "@x/sendmail";
+ * import { startTestServer } from "@x/sendmail/testing";
+ * import assert from "node:assert/strict";
  *
- * await using client = await SmtpClient.connect({
- *   hostname: "smtp.example.com",
- *   auth: { username: "me@example.com", password: "secret" },
- * });
- * for (const to of ["a@example.com", "b@example.com"]) {
- *   await client.send({ from: "me@example.com", to, subject: "Hi", text: "Hello" });
+ * await using server = await startTestServer();
+ * const client = await SmtpClient.connect(server.clientOptions);
+ * try {
+ *   for (const to of ["a@example.com", "b@example.com"]) {
+ *     await client.send({ from: "me@example.com", to, subject: "Hi", text: "Hello" });
+ *   }
+ * } finally {
+ *   await client.quit();
  * }
+ * assert.equal(server.messages.length, 2);
  * ```
  */
 export class SmtpClient implements MailTransport, AsyncDisposable {
+  static {
+    internals.sendAndQuit = (client, message, options) =>
+      client.#sendMessage(message, options ?? {}, { quitAfter: true });
+    internals.sendTracked = (client, message, options, onPhase) =>
+      client.#sendMessage(message, options ?? {}, { onPhase });
+    internals.onClosed = (client, listener) => client.#onClosed(listener);
+  }
+
   #wire: Wire;
-  #settings: Settings;
+  #settings: SessionSettings;
   #capabilities: Capabilities = new Capabilities();
-  #queue: Promise<unknown> = Promise.resolve();
+  #tail: Turn = { written: SETTLED, done: SETTLED, send: false };
   #quitting: Promise<void> | undefined;
   /** QUIT went out behind the message data (sendmail()). */
   #quitSent = false;
+  /** Whether a send may pipeline behind the previous message's data. */
+  #overlap = true;
   #detach: () => void = () => {};
+  #closedListeners: (() => void)[] | undefined = [];
 
-  private constructor(wire: Wire, settings: Settings) {
+  private constructor(wire: Wire, settings: SessionSettings) {
     this.#wire = wire;
     this.#settings = settings;
+    wire.whenFailed.catch(() => this.#notifyClosed());
   }
 
   /**
    * Opens a session: connects, reads the greeting, says EHLO (HELO when EHLO
-   * is unknown), upgrades with STARTTLS as `tls` asks, and authenticates.
+   * is unknown; LHLO under LMTP), upgrades with STARTTLS as `tls` asks, and
+   * authenticates.
    *
-   * @param options Where and how to connect.
+   * @param options Where and how to connect, or an `smtp://` / `smtps://`
+   * URL (see `parseSmtpUrl`).
    * @returns The ready client.
    * @throws {TypeError | RangeError} Misused options; nothing is sent.
    * @throws {SmtpError} The session could not be set up.
    */
-  static async connect(options: SmtpClientOptions): Promise<SmtpClient> {
-    const settings = checkOptions(options);
+  static async connect(
+    options: SmtpClientOptions | string | URL,
+  ): Promise<SmtpClient> {
+    const settings = resolveOptions(options);
     const { signal, timeouts } = settings;
     signal?.throwIfAborted();
-    const wire = await open(settings, options.logger);
+    const wire = await open(settings);
     const client = new SmtpClient(wire, settings);
     const onAbort = () => wire.fail(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
@@ -141,7 +224,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
 
   /**
    * Whether the client can no longer send: it quit, or its connection
-   * failed or was closed by the server.
+   * failed or was closed by the server (also while idle).
    */
   get closed(): boolean {
     return this.#quitting !== undefined || this.#wire.failed;
@@ -157,13 +240,15 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
    * @param options DSN, REQUIRETLS and an abort signal.
    * @returns Who was accepted and refused, and the server's final reply.
    * @throws {TypeError | RangeError} A bad address or parameter; nothing is sent.
-   * @throws {SmtpError} The server refused the message, or the session failed.
+   * @throws {SmtpError} The server refused the message, or the session
+   * failed (`maybeDelivered` tells whether it failed after the end of the
+   * data was sent, when a retry may deliver it twice).
    */
   send(
     message: Mail | RawMessage,
     options: SendOptions = {},
   ): Promise<SendResult> {
-    return this.#enqueue(() => this.#send(message, options), options.signal);
+    return this.#sendMessage(message, options, {});
   }
 
   /**
@@ -173,7 +258,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
    * @throws {SmtpError} The server refused it, or the session failed.
    */
   noop(): Promise<Reply> {
-    return this.#enqueue(() => this.#simple(cmd.simple("NOOP")));
+    return this.#schedule(false, () => this.#simple(cmd.simple("NOOP")));
   }
 
   /**
@@ -182,19 +267,19 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
    * @throws {SmtpError} The server refused it, or the session failed.
    */
   reset(): Promise<void> {
-    return this.#enqueue(async () => {
+    return this.#schedule(false, async () => {
       await this.#simple(cmd.simple("RSET"));
     });
   }
 
   /**
-   * Sends QUIT and closes the connection. It waits for the server's reply at
-   * most `timeouts.quit` ms, never fails, and may be called more than once.
+   * Sends QUIT and closes the connection. It waits for the calls in flight,
+   * then for the server's reply at most `timeouts.quit` ms, never fails, and
+   * may be called more than once.
    */
   quit(): Promise<void> {
-    this.#quitting ??= this.#queue.then(
-      () => this.#abandon(this.#settings.timeouts.quit),
-      () => this.#abandon(this.#settings.timeouts.quit),
+    this.#quitting ??= this.#tail.done.then(() =>
+      this.#abandon(this.#settings.timeouts.quit)
     );
     return this.#quitting;
   }
@@ -215,15 +300,13 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const wire = this.#wire;
     const { tls, hostname, caCerts, timeouts } = this.#settings;
     wire.expect("CONNECT");
+    // A 421 greeting fails the wire where it is read: no QUIT follows.
     const greeting = await wire.read(timeouts.greeting, "CONNECT");
     if (greeting.code !== 220) {
-      const error = new SmtpError(
-        `Cannot start session: server greeted with ${describe(greeting)}`,
+      throw new SmtpError(
+        `Cannot start session: server greeted with ${describeReply(greeting)}`,
         { reply: greeting, command: "CONNECT", temporary: greeting.code < 500 },
       );
-      // 421: the server is closing the connection, QUIT would go nowhere.
-      if (greeting.code === 421) wire.fail(error);
-      throw error;
     }
     await this.#hello();
     if (tls === "starttls" || tls === "opportunistic") {
@@ -247,7 +330,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
           await this.#hello();
         } else if (tls === "starttls") {
           throw new SmtpError(
-            `Cannot start TLS: server replied ${describe(reply)}`,
+            `Cannot start TLS: server replied ${describeReply(reply)}`,
             { kind: "tls", reply, command: "STARTTLS" },
           );
         } else {
@@ -263,25 +346,23 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
   }
 
   async #hello(): Promise<void> {
-    const name = this.#settings.clientName;
-    const reply = await this.#command(cmd.ehlo(name));
+    const { clientName: name, lmtp } = this.#settings;
+    const greeting = lmtp ? cmd.lhlo(name) : cmd.ehlo(name);
+    const reply = await this.#command(greeting);
     if (reply.code === 250) {
       this.#capabilities = Capabilities.parse(reply);
       return;
     }
-    if (!EHLO_UNKNOWN.has(reply.code)) {
+    if (lmtp || !EHLO_UNKNOWN.has(reply.code)) {
       throw new SmtpError(
-        `Cannot send EHLO: server replied ${describe(reply)}`,
-        {
-          reply,
-          command: "EHLO",
-        },
+        `Cannot send ${greeting.verb}: server replied ${describeReply(reply)}`,
+        { reply, command: greeting.verb },
       );
     }
     const fallback = await this.#command(cmd.helo(name));
     if (fallback.code !== 250) {
       throw new SmtpError(
-        `Cannot send HELO: server replied ${describe(fallback)}`,
+        `Cannot send HELO: server replied ${describeReply(fallback)}`,
         { reply: fallback, command: "HELO" },
       );
     }
@@ -332,357 +413,198 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
       const detail = sasl.serverError ? ` (${sasl.serverError})` : "";
       throw new SmtpError(
         `Cannot authenticate with ${mechanism}: server replied ${
-          describe(reply)
+          describeReply(reply)
         }${detail}`,
         { kind: "auth", reply, command: "AUTH", temporary: reply.code < 500 },
       );
     }
   }
 
+  // ——— the call queue ———
+
+  /**
+   * Runs calls one at a time, in order. A send may start writing once the
+   * send before it has written the end of its data (its replies are read in
+   * order behind the earlier ones); any other call waits for the one before
+   * it to end. A call whose signal aborts while it waits is dropped without
+   * touching the connection; one that aborts while it runs rejects at once,
+   * and the connection is closed as soon as every reply due before its first
+   * command has been read, so no earlier send loses its reply.
+   */
+  #schedule<T>(
+    send: boolean,
+    run: (job: Job) => Promise<T>,
+    signal?: AbortSignal,
+    hooks?: SendHooks,
+    drop?: (reason: unknown) => void,
+  ): Promise<T> {
+    const previous = this.#tail;
+    const written = Promise.withResolvers<void>();
+    const done = Promise.withResolvers<void>();
+    this.#tail = { written: written.promise, done: done.promise, send };
+    const result = Promise.withResolvers<T>();
+    const job = new Job(previous, written.resolve, hooks?.onPhase);
+    let started = false;
+    const onAbort = () => {
+      const reason = signal!.reason;
+      result.reject(reason);
+      if (!started) return;
+      job.abort(reason);
+      if (job.position !== undefined) {
+        this.#wire.failAfter(job.position, reason);
+      }
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const begin = async () => {
+      await previous.written;
+      if (!(send && previous.send && this.#mayOverlap())) await previous.done;
+    };
+    begin().then(async () => {
+      try {
+        if (signal?.aborted) {
+          drop?.(signal.reason);
+          return;
+        }
+        started = true;
+        if (this.#quitting) {
+          throw new SmtpError("Cannot use the client: it has quit", {
+            kind: "closed",
+          });
+        }
+        this.#settings.signal?.throwIfAborted();
+        if (this.#wire.failed) throw this.#wire.failure;
+        result.resolve(await run(job));
+      } catch (error) {
+        result.reject(this.#explain(error, signal));
+      } finally {
+        signal?.removeEventListener("abort", onAbort);
+        written.resolve();
+        done.resolve();
+      }
+    });
+    return result.promise;
+  }
+
+  /** An aborted signal rejects with its reason, as the Web platform does. */
+  #explain(error: unknown, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted) return signal.reason;
+    const session = this.#settings.signal;
+    if (session?.aborted) return session.reason;
+    return error;
+  }
+
+  /** Whether a send may write its commands behind the previous one's data. */
+  #mayOverlap(): boolean {
+    return this.#capabilities.pipelining && this.#overlap && !this.#quitSent &&
+      !this.#wire.failed;
+  }
+
+  #onClosed(listener: () => void): void {
+    if (this.#closedListeners === undefined) queueMicrotask(listener);
+    else this.#closedListeners.push(listener);
+  }
+
+  #notifyClosed(): void {
+    const listeners = this.#closedListeners;
+    this.#closedListeners = undefined;
+    for (const listener of listeners ?? []) listener();
+  }
+
   // ——— transactions ———
 
-  async #send(
+  #sendMessage(
     message: Mail | RawMessage,
     options: SendOptions,
+    hooks: SendHooks,
   ): Promise<SendResult> {
-    const prepared = prepare(message);
+    let prepared: OutgoingMessage;
     try {
-      const { commands, from, to } = this.#transaction(prepared, options);
-      return await this.#transact(prepared, commands, from, to);
+      // Misuse is refused at once, before the call is even queued.
+      checkSendOptions(options);
+      prepared = prepare(message);
     } catch (error) {
+      return Promise.reject(error);
+    }
+    const release = (reason: unknown) => {
       // Release the message source (files, attachment streams) unless the
-      // data phase already consumed it.
+      // data phase consumed it.
       if (!prepared.readable.locked) {
-        await prepared.readable.cancel(error).catch(() => {});
+        prepared.readable.cancel(reason).catch(() => {});
       }
-      throw error;
-    }
-  }
-
-  async #transact(
-    prepared: PreparedMessage,
-    commands: Command[],
-    from: string,
-    to: string[],
-  ): Promise<SendResult> {
-    const caps = this.#capabilities;
-    if (caps.chunking && caps.pipelining && this.#settings.chunking) {
-      return await this.#transactChunked(prepared, commands, from, to);
-    }
-    const { timeouts } = this.#settings;
-    const wire = this.#wire;
-    const [mail, ...rcpts] = commands;
-    const accepted: string[] = [];
-    const rejected: SendResult["rejected"] = [];
-    let mailReply: Reply;
-    let dataReply: Reply;
-    if (this.#capabilities.pipelining) {
-      // RFC 2920: MAIL, every RCPT and DATA in one write; replies in order.
-      await wire.send([mail!, ...rcpts, cmd.simple("DATA")], timeouts.command);
-      mailReply = await this.#envelopeReplies(to, accepted, rejected);
-      dataReply = await wire.read(timeouts.command, "DATA");
-      check421(dataReply, "DATA", wire);
-      if (
-        dataReply.code === 354 &&
-        (mailReply.code !== 250 || accepted.length === 0)
-      ) {
-        // DATA was accepted although no recipient was: end it empty.
-        wire.info("No recipient accepted: ending the message data empty");
-        await wire.write(new TextEncoder().encode(".\r\n"), timeouts.data);
-        wire.expect("DATA");
-        check421(await wire.read(timeouts.dataEnd, "DATA"), "DATA", wire);
-      }
-      await this.#checkEnvelope(mailReply, accepted, rejected);
-      if (dataReply.code !== 354) {
-        await this.#resetAfterFailure();
-        throw refused("DATA", dataReply, "DATA");
-      }
-    } else {
-      mailReply = await this.#command(mail!);
-      if (mailReply.code !== 250) {
-        await this.#resetAfterFailure();
-        throw refused("MAIL FROM", mailReply, "MAIL");
-      }
-      for (const [i, recipient] of to.entries()) {
-        const reply = await this.#command(rcpts[i]!);
-        if (reply.code >= 200 && reply.code < 300) accepted.push(recipient);
-        else rejected.push({ recipient, reply });
-      }
-      if (accepted.length === 0) {
-        await this.#resetAfterFailure();
-        throw allRefused(rejected);
-      }
-      dataReply = await this.#command(cmd.simple("DATA"));
-      if (dataReply.code !== 354) {
-        await this.#resetAfterFailure();
-        throw refused("DATA", dataReply, "DATA");
-      }
-    }
-    const reply = await this.#data(prepared.readable);
-    if (reply.code < 200 || reply.code >= 300) {
-      throw refused("message data", reply, "DATA");
-    }
-    return this.#result(accepted, rejected, reply, prepared, from, to);
-  }
-
-  /** Builds MAIL and RCPT commands; every check happens before sending. */
-  #transaction(
-    prepared: PreparedMessage,
-    options: SendOptions,
-  ): { commands: Command[]; from: string; to: string[] } {
-    const caps = this.#capabilities;
-    const { from } = prepared;
-    const to = [...new Set(prepared.to)];
-    if (to.length === 0) {
-      throw new TypeError("Cannot send message: no recipient");
-    }
-    const mailParams: Params = [];
-    const rcptParams: Params = [];
-    if (prepared.size !== undefined && caps.size !== undefined) {
-      if (caps.size > 0 && prepared.size > caps.size) {
-        throw new SmtpError(
-          `Cannot send message: its ${prepared.size} octets exceed the server's limit of ${caps.size}`,
-          { kind: "unsupported", command: "MAIL" },
-        );
-      }
-      mailParams.push(["SIZE", String(prepared.size)]);
-    }
-    if (prepared.eightBit && caps.eightBitMime) {
-      mailParams.push(["BODY", "8BITMIME"]);
-    }
-    if (prepared.smtputf8) {
-      if (!caps.smtpUtf8) {
-        throw new SmtpError(
-          "Cannot send message: an address is not ASCII and the server does not offer SMTPUTF8",
-          { kind: "unsupported", command: "MAIL" },
-        );
-      }
-      mailParams.push(["SMTPUTF8", true]);
-    }
-    const dsn = options.dsn;
-    if (dsn) {
-      if (dsn.envelopeId !== undefined) {
-        cmd.assertPrintable(dsn.envelopeId, "DSN envelope id");
-      }
-      if (caps.dsn) {
-        if (dsn.ret) mailParams.push(["RET", dsn.ret.toUpperCase()]);
-        if (dsn.envelopeId !== undefined) {
-          mailParams.push(["ENVID", cmd.xtext(dsn.envelopeId)]);
-        }
-        if (dsn.notify) {
-          const notify = dsn.notify === "never"
-            ? "NEVER"
-            : dsn.notify.map((n) => n.toUpperCase()).join(",");
-          if (!/^(NEVER|((SUCCESS|FAILURE|DELAY),?)+)$/.test(notify)) {
-            throw new TypeError(
-              `Cannot use DSN notify ${JSON.stringify(dsn.notify)}`,
-            );
-          }
-          rcptParams.push(["NOTIFY", notify]);
-        }
-      } else {
-        this.#wire.info("DSN requested but not offered: sending without it");
-      }
-    }
-    if (options.requireTls) {
-      if (!this.secure) {
-        throw new SmtpError(
-          "Cannot send message with REQUIRETLS: the connection is not encrypted",
-          { kind: "tls", command: "MAIL" },
-        );
-      }
-      if (!caps.requireTls) {
-        throw new SmtpError(
-          "Cannot send message with REQUIRETLS: the server does not offer it",
-          { kind: "unsupported", command: "MAIL" },
-        );
-      }
-      mailParams.push(["REQUIRETLS", true]);
-    }
-    const commands = [cmd.mailFrom(from, mailParams)];
-    for (const recipient of to) {
-      const params: Params = [...rcptParams];
-      if (dsn && caps.dsn && dsn.notify) {
-        params.push(["ORCPT", `rfc822;${cmd.xtext(recipient)}`]);
-      }
-      commands.push(cmd.rcptTo(recipient, params));
-    }
-    return { commands, from, to };
-  }
-
-  /**
-   * A transaction with BDAT (RFC 3030) under PIPELINING: MAIL, every RCPT and
-   * the first chunk (`BDAT n LAST` when the message fits in it) go in one
-   * write, so a small message costs one round trip and no 354 wait. Larger
-   * messages follow in chunks, with at most CHUNK_WINDOW replies awaited.
-   * Chunks are CRLF-normalised and sent by length: no dot-stuffing.
-   */
-  async #transactChunked(
-    prepared: PreparedMessage,
-    commands: Command[],
-    from: string,
-    to: string[],
-  ): Promise<SendResult> {
-    const { timeouts } = this.#settings;
-    const wire = this.#wire;
-    const source = prepared.readable.pipeThrough(new CrlfStream()).getReader();
-    const accepted: string[] = [];
-    const rejected: SendResult["rejected"] = [];
-    let finished = false;
-    try {
-      // Nothing is sent until the first chunk is read: a failing source
-      // leaves the session as it was.
-      let chunk = await gather(source);
-      let octets = chunk.bytes.length;
-      const quit = chunk.done && quitAfterData.has(this);
-      await wire.send(
-        [...commands, cmd.bdat(chunk.bytes.length, chunk.done)],
-        timeouts.data,
-        chunk.bytes,
-      );
-      if (quit) {
-        // sendmail(): nothing follows, so QUIT closes the group (RFC 2920).
-        this.#quitSent = true;
-        await wire.send([cmd.simple("QUIT")], timeouts.quit).catch(() => {});
-      }
-      const mailReply = await this.#envelopeReplies(to, accepted, rejected);
-      let reply = await wire.read(
-        chunk.done ? timeouts.dataEnd : timeouts.data,
-        "BDAT",
-      );
-      check421(reply, "BDAT", wire);
-      await this.#checkEnvelope(mailReply, accepted, rejected);
-      let outstanding = 0;
-      while (!chunk.done && reply.code === 250) {
+    };
+    return this.#schedule(
+      true,
+      async (job) => {
         try {
-          chunk = await gather(source);
+          return await this.#transaction(prepared, options, job, hooks);
         } catch (error) {
-          // A BDAT transaction can be abandoned with RSET: nothing is
-          // delivered and the session stays usable.
-          await this.#drainChunks(outstanding);
-          await this.#resetAfterFailure();
+          release(error);
           throw error;
         }
-        octets += chunk.bytes.length;
-        await wire.send(
-          [cmd.bdat(chunk.bytes.length, chunk.done)],
-          timeouts.data,
-          chunk.bytes,
-        );
-        outstanding++;
-        if (chunk.done && quitAfterData.has(this)) {
-          this.#quitSent = true;
-          await wire.send([cmd.simple("QUIT")], timeouts.quit).catch(() => {});
-        }
-        while (outstanding > (chunk.done ? 0 : CHUNK_WINDOW - 1)) {
-          outstanding--;
-          const last = chunk.done && outstanding === 0;
-          reply = await wire.read(
-            last ? timeouts.dataEnd : timeouts.data,
-            "BDAT",
-          );
-          check421(reply, "BDAT", wire);
-          if (reply.code !== 250 && !last) {
-            await this.#drainChunks(outstanding);
-            break;
-          }
-        }
-      }
-      finished = chunk.done;
-      wire.info(`${octets} octets of message data sent in BDAT chunks`);
-      if (reply.code < 200 || reply.code >= 300) {
-        if (!finished) await this.#resetAfterFailure();
-        throw refused("message data", reply, "BDAT");
-      }
-      return this.#result(accepted, rejected, reply, prepared, from, to);
-    } finally {
-      if (finished) source.releaseLock();
-      else await source.cancel().catch(() => {});
+      },
+      options.signal,
+      hooks,
+      release,
+    );
+  }
+
+  async #transaction(
+    prepared: OutgoingMessage,
+    options: SendOptions,
+    job: Job,
+    hooks: SendHooks,
+  ): Promise<SendResult> {
+    const plan = planEnvelope(prepared, options, {
+      capabilities: this.#capabilities,
+      secure: this.secure,
+    });
+    for (const note of plan.notes) this.#wire.info(note);
+    const caps = this.#capabilities;
+    if (caps.chunking && caps.pipelining && this.#settings.chunking) {
+      return await this.#chunked(prepared, plan, job, hooks);
     }
+    return await this.#data(prepared, plan, job, hooks);
   }
 
   /**
-   * Reads the pipelined replies to MAIL and to each RCPT, in order, sorting
-   * the recipients into accepted and rejected.
-   *
-   * @returns The reply to MAIL.
+   * A transaction with DATA. Nothing is sent until the message produced its
+   * first bytes, so a source that fails or stalls leaves the session as it
+   * was. Under PIPELINING, MAIL, every RCPT and DATA go in one write.
    */
-  async #envelopeReplies(
-    to: string[],
-    accepted: string[],
-    rejected: SendResult["rejected"],
-  ): Promise<Reply> {
+  async #data(
+    prepared: OutgoingMessage,
+    plan: EnvelopePlan,
+    job: Job,
+    hooks: SendHooks,
+  ): Promise<SendResult> {
+    const { timeouts, lmtp } = this.#settings;
     const wire = this.#wire;
-    const { timeouts } = this.#settings;
-    const mailReply = await wire.read(timeouts.command, "MAIL");
-    check421(mailReply, "MAIL", wire);
-    for (const recipient of to) {
-      const reply = await wire.read(timeouts.command, "RCPT");
-      check421(reply, "RCPT", wire);
-      if (reply.code >= 200 && reply.code < 300) accepted.push(recipient);
-      else rejected.push({ recipient, reply });
-    }
-    return mailReply;
-  }
-
-  /** A refused MAIL, or every RCPT refused, ends the transaction with RSET. */
-  async #checkEnvelope(
-    mailReply: Reply,
-    accepted: string[],
-    rejected: SendResult["rejected"],
-  ): Promise<void> {
-    if (mailReply.code !== 250) {
-      await this.#resetAfterFailure();
-      throw refused("MAIL FROM", mailReply, "MAIL");
-    }
-    if (accepted.length === 0) {
-      await this.#resetAfterFailure();
-      throw allRefused(rejected);
-    }
-  }
-
-  /** Reads the replies to chunks already sent after one was refused. */
-  async #drainChunks(count: number): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const reply = await this.#wire.read(this.#settings.timeouts.data, "BDAT");
-      check421(reply, "BDAT", this.#wire);
-    }
-  }
-
-  #result(
-    accepted: string[],
-    rejected: SendResult["rejected"],
-    reply: Reply,
-    prepared: PreparedMessage,
-    from: string,
-    to: string[],
-  ): SendResult {
-    return {
-      accepted,
-      rejected,
-      reply,
-      ...(prepared.messageId ? { messageId: prepared.messageId } : {}),
-      envelope: { from, to },
-      secure: this.secure,
-    };
-  }
-
-  /** Streams the message through dot-stuffing and reads the final reply. */
-  async #data(readable: ReadableStream<Uint8Array>): Promise<Reply> {
-    const { timeouts } = this.#settings;
-    const wire = this.#wire;
-    const reader = readable.pipeThrough(new DotStuffStream()).getReader();
-    let octets = 0;
-    let finished = false;
+    const reader = new MessageReader(
+      prepared.readable,
+      "DATA",
+      timeouts.data,
+      anyRejection(job.stop, wire.whenFailed),
+    );
+    job.onAbort((reason) => reader.close(reason));
     try {
+      let current = await reader.read() as Chunk & { done: false };
+      const outcome = this.#capabilities.pipelining
+        ? (await this.#pipelinedEnvelope(plan, job, [cmd.simple("DATA")]))
+          .outcome
+        : await this.#lockStepEnvelope(plan, job);
+      job.enter("data");
+      wire.busy("DATA");
+      let octets = 0;
+      const count = lmtp ? outcome.accepted.length : 1;
+      let finals: Promise<Reply>[];
       while (true) {
-        let chunk: ReadableStreamReadResult<Uint8Array>;
+        let next: Chunk;
         try {
-          chunk = await reader.read();
+          next = await reader.read();
         } catch (error) {
-          // The message source failed. The data cannot be ended without
-          // delivering a truncated message, so the connection is dropped;
-          // this send rejects with the source's own error.
+          // The data cannot be ended without delivering a truncated
+          // message, so the connection is dropped; this send rejects with
+          // the source's own error.
           wire.fail(
             new SmtpError(
               `Cannot use the connection: it was closed when the message source failed: ${
@@ -693,60 +615,389 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
           );
           throw error;
         }
-        if (chunk.done) break;
-        octets += chunk.value.length;
-        await wire.write(chunk.value, timeouts.data);
+        octets += current.value.length;
+        if (next.done) {
+          // `current` ends the data: its replies are expected before it is
+          // written, as they may arrive before the write completes.
+          wire.expect("DATA", count);
+          finals = this.#readFinals(count, "DATA");
+          await wire.write(current.value, timeouts.data);
+          break;
+        }
+        await wire.write(current.value, timeouts.data);
+        current = next;
       }
-      finished = true;
+      job.written();
+      wire.info(`${octets} octets of message data sent`);
+      if (hooks.quitAfter) this.#quitBehindData();
+      return await this.#outcome(finals, outcome, prepared, plan, "DATA");
     } finally {
-      // Cancelling reaches the source through the pipe: files, sockets and
-      // attachment streams behind the message are released.
-      if (finished) reader.releaseLock();
-      else await reader.cancel().catch(() => {});
+      reader.close();
     }
-    wire.info(`${octets} octets of message data sent`);
-    wire.expect("DATA");
-    // Wait for the reply from here on: once QUIT is out, the server may
-    // answer both and close while the write is awaited, and a read started
-    // after that would only find the connection closed.
-    const replied = wire.read(timeouts.dataEnd, "DATA");
-    if (quitAfterData.has(this)) {
-      replied.catch(() => {}); // awaited below, after the write
-      // sendmail(): only QUIT follows, so it goes now (RFC 2920 §3.1) and
-      // its reply comes in the same round trip as the message's.
-      this.#quitSent = true;
-      await wire.send([cmd.simple("QUIT")], timeouts.quit).catch(() => {
-        // The wire keeps the failure; the read above reports it.
+  }
+
+  /**
+   * A transaction with BDAT (RFC 3030) under PIPELINING: MAIL, every RCPT and
+   * the first chunk (`BDAT n LAST` when the message fits in it) go in one
+   * write, so a small message costs one round trip and no 354 wait. Larger
+   * messages follow in chunks, with at most CHUNK_WINDOW replies awaited.
+   * Chunks are CRLF-normalised and sent by length: no dot-stuffing. Under
+   * LMTP a message that fits in one chunk waits for the RCPT replies, as its
+   * `BDAT LAST` is answered once per accepted recipient.
+   */
+  async #chunked(
+    prepared: OutgoingMessage,
+    plan: EnvelopePlan,
+    job: Job,
+    hooks: SendHooks,
+  ): Promise<SendResult> {
+    const { timeouts, lmtp } = this.#settings;
+    const wire = this.#wire;
+    const reader = new MessageReader(
+      prepared.readable,
+      "BDAT",
+      timeouts.data,
+      anyRejection(job.stop, wire.whenFailed),
+    );
+    job.onAbort((reason) => reader.close(reason));
+    const sent = () => {
+      job.written();
+      if (hooks.quitAfter) this.#quitBehindData();
+    };
+    try {
+      // Nothing is sent until the first chunk is read: a failing source
+      // leaves the session as it was.
+      let chunk = await gather(reader);
+      let octets = chunk.bytes.length;
+      let finals: Promise<Reply>[];
+      let outcome: RecipientOutcome;
+      /** Replies to chunks sent and not read yet, oldest first. */
+      const pending: Promise<Reply>[] = [];
+      if (lmtp && chunk.done) {
+        ({ outcome } = await this.#pipelinedEnvelope(plan, job, []));
+        job.enter("data");
+        const group = this.#writeGroup(
+          [cmd.bdat(chunk.bytes.length, true)],
+          chunk.bytes,
+          outcome.accepted.length,
+        );
+        finals = group.finals;
+        await group.written;
+        sent();
+      } else {
+        const first = cmd.bdat(chunk.bytes.length, chunk.done);
+        const envelope = await this.#pipelinedEnvelope(
+          plan,
+          job,
+          [first],
+          chunk.bytes,
+          chunk.done ? (lmtp ? 0 : 1) : 0,
+          () => {
+            job.enter("data");
+            if (chunk.done) sent();
+          },
+        );
+        outcome = envelope.outcome;
+        finals = envelope.finals;
+        pending.push(...envelope.tail);
+        let refusal: Reply | undefined;
+        while (!chunk.done) {
+          for (
+            let due = chunkRepliesDue(pending.length, false, CHUNK_WINDOW);
+            due > 0;
+            due--
+          ) {
+            const reply = await pending.shift()!;
+            if (reply.code !== 250) refusal ??= reply;
+          }
+          if (refusal) break;
+          try {
+            chunk = await gather(reader);
+          } catch (error) {
+            // A BDAT transaction can be abandoned with RSET: nothing is
+            // delivered and the session stays usable.
+            await settleAll(pending);
+            await this.#resetAfterFailure();
+            throw error;
+          }
+          octets += chunk.bytes.length;
+          const count = chunk.done ? (lmtp ? outcome.accepted.length : 1) : 0;
+          const group = this.#writeGroup(
+            [cmd.bdat(chunk.bytes.length, chunk.done)],
+            chunk.bytes,
+            count,
+          );
+          pending.push(...group.replies);
+          finals = group.finals;
+          await group.written;
+          if (chunk.done) sent();
+        }
+        for (const reply of await settleAll(pending)) {
+          if (reply.code !== 250) refusal ??= reply;
+        }
+        if (refusal) {
+          if (!chunk.done) await this.#resetAfterFailure();
+          await settleAll(finals);
+          throw refused("message data", refusal, "BDAT");
+        }
+      }
+      wire.info(`${octets} octets of message data sent in BDAT chunks`);
+      return await this.#outcome(finals, outcome, prepared, plan, "BDAT");
+    } finally {
+      reader.close();
+    }
+  }
+
+  /**
+   * Writes commands in one write and starts reading every reply they get,
+   * in order, before anything else can: a send that pipelines behind this
+   * one reads its replies after these. `finalCount` replies answer the last
+   * command when it ends the message data (one, or one per recipient under
+   * LMTP); they are read as such (`maybeDelivered` on failure).
+   */
+  #writeGroup(
+    commands: cmd.Command[],
+    payload?: Uint8Array,
+    finalCount = 0,
+  ): {
+    written: Promise<void>;
+    replies: Promise<Reply>[];
+    finals: Promise<Reply>[];
+  } {
+    const wire = this.#wire;
+    const { timeouts } = this.#settings;
+    const written = wire.send(
+      commands,
+      payload ? timeouts.data : timeouts.command,
+      payload,
+    );
+    written.catch(() => {}); // awaited by the caller
+    const last = commands.length - 1;
+    if (finalCount > 1) wire.expect(commands[last]!.verb, finalCount - 1);
+    const replies: Promise<Reply>[] = [];
+    const finals: Promise<Reply>[] = [];
+    commands.forEach((command, i) => {
+      if (i === last && finalCount > 0) {
+        for (let n = 0; n < finalCount; n++) {
+          finals.push(
+            quiet(wire.read(timeouts.dataEnd, command.verb, { dataEnd: true })),
+          );
+        }
+      } else {
+        const timeout = command.verb === "BDAT"
+          ? timeouts.data
+          : timeouts.command;
+        replies.push(quiet(wire.read(timeout, command.verb)));
+      }
+    });
+    return { written, replies, finals };
+  }
+
+  /**
+   * Writes MAIL, every RCPT and `tail` (DATA, or the first BDAT chunk with
+   * its `payload`) in one write and reads the envelope's replies in order.
+   * When the envelope does not stand, it ends the transaction (a lone "."
+   * after a 354, RSET) and throws.
+   *
+   * A server that refuses commands pipelined after the end of the previous
+   * message's data (503 to MAIL while that message's reply was still due)
+   * gets the envelope again once that reply is in, and no send on this
+   * connection pipelines behind another any more.
+   *
+   * @returns The recipients sorted, the pending reply to a non-final BDAT
+   * tail, and the final replies when the tail ended the data.
+   */
+  async #pipelinedEnvelope(
+    plan: EnvelopePlan,
+    job: Job,
+    tail: cmd.Command[],
+    payload?: Uint8Array,
+    finalCount = 0,
+    written?: () => void,
+  ): Promise<
+    {
+      outcome: RecipientOutcome;
+      tail: Promise<Reply>[];
+      finals: Promise<Reply>[];
+    }
+  > {
+    const { timeouts } = this.#settings;
+    const wire = this.#wire;
+    for (let attempt = 0;; attempt++) {
+      const overlapped = wire.promised > wire.received;
+      job.begin(wire.promised);
+      const group = this.#writeGroup(
+        [plan.mail, ...plan.rcpts, ...tail],
+        payload,
+        finalCount,
+      );
+      await group.written;
+      written?.();
+      const [mailReply, ...rest] = await settleAll(
+        group.replies.slice(0, 1 + plan.rcpts.length),
+      );
+      const tailReplies = group.replies.slice(1 + plan.rcpts.length);
+      const isData = tail[0]?.verb === "DATA";
+      const dataReply = isData ? await tailReplies[0]! : undefined;
+      if (overlapped && attempt === 0 && mailReply!.code === 503) {
+        this.#overlap = false;
+        wire.info(
+          "The server refused commands pipelined after the end of data: each send waits for the previous reply from now on",
+        );
+        if (payload) {
+          // The server read the chunk as commands: nothing it says can be
+          // paired with a command any more.
+          const error = new SmtpError(
+            "Cannot send MAIL FROM: the server refused commands pipelined after the end of the previous message's data",
+            { kind: "protocol", command: "MAIL", temporary: true },
+          );
+          wire.fail(error);
+          throw error;
+        }
+        await job.previous.done;
+        continue;
+      }
+      const outcome = sortRecipients(plan.to, rest);
+      const failure = envelopeFailure(mailReply!, outcome);
+      if (dataReply?.code === 354 && failure) {
+        // DATA was accepted although no recipient was: end it empty.
+        wire.info("No recipient accepted: ending the message data empty");
+        wire.expect("DATA");
+        const end = quiet(wire.read(timeouts.dataEnd, "DATA"));
+        await wire.write(END_EMPTY, timeouts.data);
+        await end;
+      }
+      if (failure) {
+        // A BDAT chunk sent with the envelope is answered too.
+        await settleAll([
+          ...tailReplies.slice(isData ? 1 : 0),
+          ...group.finals,
+        ]);
+        await this.#resetAfterFailure();
+        throw failure;
+      }
+      if (dataReply && dataReply.code !== 354) {
+        await this.#resetAfterFailure();
+        throw refused("DATA", dataReply, "DATA");
+      }
+      return {
+        outcome,
+        tail: isData ? [] : tailReplies,
+        finals: group.finals,
+      };
+    }
+  }
+
+  /** MAIL, each RCPT and DATA, one at a time (no PIPELINING). */
+  async #lockStepEnvelope(
+    plan: EnvelopePlan,
+    job: Job,
+  ): Promise<RecipientOutcome> {
+    job.begin(this.#wire.promised);
+    const mailReply = await this.#command(plan.mail);
+    if (!isPositive(mailReply)) {
+      await this.#resetAfterFailure();
+      throw refused("MAIL FROM", mailReply, "MAIL");
+    }
+    const replies: Reply[] = [];
+    for (const rcpt of plan.rcpts) replies.push(await this.#command(rcpt));
+    const outcome = sortRecipients(plan.to, replies);
+    if (outcome.accepted.length === 0) {
+      await this.#resetAfterFailure();
+      throw allRefused(outcome.rejected);
+    }
+    const dataReply = await this.#command(cmd.simple("DATA"));
+    if (dataReply.code !== 354) {
+      await this.#resetAfterFailure();
+      throw refused("DATA", dataReply, "DATA");
+    }
+    return outcome;
+  }
+
+  #readFinals(count: number, verb: string): Promise<Reply>[] {
+    const finals: Promise<Reply>[] = [];
+    for (let i = 0; i < count; i++) {
+      finals.push(quiet(
+        this.#wire.read(this.#settings.timeouts.dataEnd, verb, {
+          dataEnd: true,
+        }),
+      ));
+    }
+    return finals;
+  }
+
+  /** The result once the replies to the end of the data are in. */
+  async #outcome(
+    finals: Promise<Reply>[],
+    outcome: RecipientOutcome,
+    prepared: OutgoingMessage,
+    plan: EnvelopePlan,
+    verb: string,
+  ): Promise<SendResult> {
+    const replies: Reply[] = [];
+    for (const final of finals) replies.push(await final);
+    let { accepted, rejected } = outcome;
+    let reply = replies.at(-1)!;
+    if (this.#settings.lmtp) {
+      ({ accepted, rejected } = lmtpOutcome(outcome, replies));
+      if (accepted.length === 0) {
+        throw allRefused(rejected.slice(outcome.rejected.length), verb);
+      }
+      reply = replies.find(isPositive) ?? reply;
+    } else if (!isPositive(reply)) {
+      throw refused("message data", reply, verb);
+    }
+    return {
+      accepted,
+      rejected,
+      reply,
+      ...(prepared.messageId ? { messageId: prepared.messageId } : {}),
+      envelope: { from: plan.from, to: plan.to },
+      secure: this.secure,
+    };
+  }
+
+  /**
+   * `sendmail()`: only QUIT follows, so it goes right behind the data
+   * (RFC 2920 §3.1) and its reply comes in the same round trip, but only
+   * when the server offers PIPELINING: a strict server refuses a command
+   * that arrives with the end of the data otherwise.
+   */
+  #quitBehindData(): void {
+    if (!this.#capabilities.pipelining) return;
+    this.#quitSent = true;
+    this.#wire.send([cmd.simple("QUIT")], this.#settings.timeouts.quit)
+      .catch(() => {
+        // The wire keeps the failure; the reply read reports it.
       });
+  }
+
+  /** Reads the replies to chunks already sent after one was refused. */
+  async #drainChunks(count: number): Promise<void> {
+    for (let i = 0; i < count; i++) {
+      await this.#wire.read(this.#settings.timeouts.data, "BDAT");
     }
-    const reply = await replied;
-    check421(reply, "DATA", wire);
-    return reply;
   }
 
   // ——— plumbing ———
 
   /** Sends one command and reads its reply; 421 closes the session. */
-  async #command(command: Command): Promise<Reply> {
+  async #command(command: cmd.Command): Promise<Reply> {
     const { timeouts } = this.#settings;
     await this.#wire.send([command], timeouts.command);
-    const reply = await this.#wire.read(timeouts.command, command.verb);
-    check421(reply, command.verb, this.#wire);
-    return reply;
+    return await this.#wire.read(timeouts.command, command.verb);
   }
 
-  async #simple(command: Command): Promise<Reply> {
+  async #simple(command: cmd.Command): Promise<Reply> {
     const reply = await this.#command(command);
-    if (reply.code < 200 || reply.code >= 300) {
-      throw refused(command.verb, reply, command.verb);
-    }
+    if (!isPositive(reply)) throw refused(command.verb, reply, command.verb);
     return reply;
   }
 
   /** RSET after a failed transaction; a failing RSET closes the session. */
   async #resetAfterFailure(): Promise<void> {
     // After a pipelined QUIT (sendmail()) the session is ending anyway.
-    if (this.#quitSent) return;
+    if (this.#quitSent || this.#wire.failed) return;
     try {
       const reply = await this.#command(cmd.simple("RSET"));
       if (reply.code !== 250) {
@@ -757,69 +1008,62 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     }
   }
 
-  /** Runs calls one at a time; a signal aborts the call and the session. */
-  #enqueue<T>(job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const run = async (): Promise<T> => {
-      if (this.#quitting) {
-        throw new SmtpError("Cannot use the client: it has quit", {
-          kind: "closed",
-        });
-      }
-      const session = this.#settings.signal;
-      session?.throwIfAborted();
-      signal?.throwIfAborted();
-      const onAbort = () => this.#wire.fail(signal!.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      try {
-        return await job();
-      } catch (error) {
-        // An aborted signal rejects with its reason, as the Web platform does.
-        if (signal?.aborted) throw signal.reason;
-        if (session?.aborted) throw session.reason;
-        // A failed wire (timeout, drop) explains a session error best; the
-        // caller's own errors (bad input, a failing message source) are
-        // rethrown as they are.
-        // After a pipelined QUIT the server closing is expected, not the cause.
-        if (
-          this.#wire.failed && error instanceof SmtpError && !this.#quitSent
-        ) {
-          throw this.#wire.failure;
-        }
-        throw error;
-      } finally {
-        signal?.removeEventListener("abort", onAbort);
-      }
-    };
-    const result = this.#queue.then(run, run);
-    this.#queue = result.catch(() => {});
-    return result;
-  }
-
   /** Sends QUIT when the connection still works, then closes it. */
   async #abandon(timeout: number): Promise<void> {
     const wire = this.#wire;
-    if (!wire.failed) {
-      try {
-        if (!this.#quitSent) await wire.send([cmd.simple("QUIT")], timeout);
-        await wire.read(timeout, "QUIT");
-      } catch {
-        // QUIT is a courtesy: the connection is closed either way.
+    try {
+      if (!wire.failed && !this.#quitSent) {
+        await wire.send([cmd.simple("QUIT")], timeout);
       }
+      // The reply may already be in (QUIT pipelined behind the data).
+      if (this.#quitSent || !wire.failed) await wire.read(timeout, "QUIT");
+    } catch {
+      // QUIT is a courtesy: the connection is closed either way.
     }
     await wire.close();
     this.#detach();
+    this.#notifyClosed();
   }
 }
 
-async function open(
-  settings: Settings,
-  logger: SmtpClientOptions["logger"],
-): Promise<Wire> {
-  const { hostname, port, tls, caCerts, signal, timeouts } = settings;
+/** A promise whose rejection is handled where it is awaited, later. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
+}
+
+/**
+ * Awaits every promise in order, even after one rejected (so no reply read
+ * is left behind), then rejects with the first rejection.
+ */
+async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const values: T[] = [];
+  let failure: { error: unknown } | undefined;
+  for (const promise of promises) {
+    try {
+      values.push(await promise);
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure) throw failure.error;
+  return values;
+}
+
+/** Rejects with the first of the promises to reject. */
+function anyRejection(...promises: Promise<never>[]): Promise<never> {
+  const joined = Promise.race(promises);
+  joined.catch(() => {});
+  return joined;
+}
+
+async function open(settings: SessionSettings): Promise<Wire> {
+  const { hostname, port, tls, caCerts, signal, timeouts, logger } = settings;
   const timer = AbortSignal.timeout(timeouts.connect);
   const combined = signal ? AbortSignal.any([signal, timer]) : timer;
+  const connect = settings.connect ?? denoConnect;
   try {
-    const conn = await settings.connect({
+    const conn = await connect({
       hostname,
       port,
       tls: tls === "implicit"
@@ -834,9 +1078,9 @@ async function open(
       type: "info",
       text: `Connected to ${hostname}:${port}${conn.secure ? " with TLS" : ""}`,
     });
-    // Before a possible STARTTLS, replies are pulled one read at a time.
-    const pull = tls === "starttls" || tls === "opportunistic";
-    return new Wire(conn, pull, logger);
+    // Before a possible STARTTLS, replies are read only while awaited.
+    const lazy = tls === "starttls" || tls === "opportunistic";
+    return new Wire(conn, !lazy, logger);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     if (timer.aborted) {
@@ -894,7 +1138,7 @@ function connectFailure(
   }
 }
 
-function prepare(message: Mail | RawMessage): PreparedMessage {
+function prepare(message: Mail | RawMessage): OutgoingMessage {
   if (isRawMessage(message)) return prepareRaw(message);
   if (typeof message !== "object" || message === null) {
     throw new TypeError("Cannot send message: expected a Mail or a RawMessage");
@@ -910,120 +1154,17 @@ function prepare(message: Mail | RawMessage): PreparedMessage {
   };
 }
 
-function checkOptions(options: SmtpClientOptions): Settings {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError("Cannot connect: expected options with a hostname");
-  }
-  const { hostname } = options;
-  if (typeof hostname !== "string" || hostname === "") {
-    throw new TypeError("Cannot connect: hostname is required");
-  }
-  cmd.assertPrintable(hostname, "hostname");
-  const tls = options.tls ?? (options.port === 465 ? "implicit" : "starttls");
-  if (!["implicit", "starttls", "opportunistic", "none"].includes(tls)) {
-    throw new TypeError(
-      `Cannot connect: unknown tls mode ${JSON.stringify(tls)}`,
-    );
-  }
-  const port = options.port ?? (tls === "implicit" ? 465 : 587);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(`Cannot connect: port ${port} is not 1 to 65535`);
-  }
-  const timeouts = { ...DEFAULT_TIMEOUTS };
-  for (const [key, value] of Object.entries(options.timeouts ?? {})) {
-    if (!(key in DEFAULT_TIMEOUTS)) {
-      throw new TypeError(
-        `Cannot connect: unknown timeout ${JSON.stringify(key)}`,
-      );
-    }
-    if (value === undefined) continue;
-    if (typeof value !== "number" || !(value > 0) || value > 2 ** 31 - 1) {
-      throw new RangeError(
-        `Cannot connect: timeout ${key} must be a positive number of ms`,
-      );
-    }
-    timeouts[key as keyof Timeouts] = value;
-  }
-  const clientName = cmd.checkClientName(options.clientName ?? "localhost");
-  const { auth } = options;
-  if (auth !== undefined) checkAuth(auth);
-  return {
-    hostname,
-    port,
-    tls,
-    ...(options.caCerts ? { caCerts: options.caCerts } : {}),
-    clientName,
-    ...(auth ? { auth } : {}),
-    timeouts,
-    ...(options.signal ? { signal: options.signal } : {}),
-    connect: options.connect ?? denoConnect,
-    chunking: options.chunking ?? true,
-  };
-}
-
-/** A 421 reply means the server is closing: the session ends here. */
-function check421(reply: Reply, verb: string, wire: Wire): void {
-  if (reply.code === 421) {
-    const error = new SmtpError(
-      `Cannot send ${verb}: server is closing the connection: ${
-        describe(reply)
-      }`,
-      { reply, command: verb },
-    );
-    wire.fail(error);
-    throw error;
-  }
-}
-
-function refused(what: string, reply: Reply, verb: string): SmtpError {
-  return new SmtpError(
-    `Cannot send ${what}: server replied ${describe(reply)}`,
-    {
-      reply,
-      command: verb,
-    },
-  );
-}
-
-function allRefused(rejected: SendResult["rejected"]): SmtpError {
-  const first = rejected[0]!;
-  const all = rejected.every((r) => r.reply.code >= 400 && r.reply.code < 500);
-  return new SmtpError(
-    `Cannot send RCPT TO: server refused every recipient, ${
-      JSON.stringify(first.recipient)
-    } with ${describe(first.reply)}`,
-    { reply: first.reply, command: "RCPT", temporary: all },
-  );
-}
-
-/** `550 5.1.1 "no such user"`. */
-function describe(reply: Reply): string {
-  const enhanced = reply.enhancedCode ? ` ${reply.enhancedCode}` : "";
-  return `${reply.code}${enhanced} ${JSON.stringify(reply.text)}`;
-}
-
 /** Reads from `reader` until `CHUNK_SIZE` bytes or the end. */
 async function gather(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: MessageReader,
 ): Promise<{ bytes: Uint8Array; done: boolean }> {
   const parts: Uint8Array[] = [];
   let size = 0;
   while (size < CHUNK_SIZE) {
-    const { value, done } = await reader.read();
-    if (done) return { bytes: concat(parts, size), done: true };
-    parts.push(value);
-    size += value.length;
+    const chunk = await reader.read();
+    if (chunk.done) return { bytes: concatBytes(parts, size), done: true };
+    parts.push(chunk.value);
+    size += chunk.value.length;
   }
-  return { bytes: concat(parts, size), done: false };
-}
-
-function concat(parts: Uint8Array[], size: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return { bytes: concatBytes(parts, size), done: false };
 }

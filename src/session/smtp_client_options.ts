@@ -65,6 +65,13 @@ export interface SmtpClientOptions {
    * @default {true}
    */
   chunking?: boolean;
+  /**
+   * Speak LMTP (RFC 2033) instead of SMTP: LHLO instead of EHLO, and after
+   * the data one reply per accepted recipient; a recipient refused then is
+   * listed in `rejected`.
+   * @default {false}
+   */
+  lmtp?: boolean;
   /** The transport seam. @default {Deno.connect / Deno.connectTls} */
   connect?: Connect;
 }

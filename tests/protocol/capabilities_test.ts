@@ -67,3 +67,17 @@ Deno.test("Capabilities reports nothing for a server that offers nothing", () =>
 Deno.test("Capabilities.parse() ignores a garbage SIZE value", () => {
   assert.equal(Capabilities.parse(ehlo("mx", "SIZE banana")).size, 0);
 });
+
+Deno.test("Capabilities.size reads only digits as a limit", () => {
+  const caps = (size: string) =>
+    Capabilities.parse({
+      code: 250,
+      lines: ["mx.example.com", `SIZE ${size}`],
+      text: `mx.example.com\nSIZE ${size}`,
+    }).size;
+  assert.equal(caps("1000"), 1000);
+  assert.equal(caps("1e3"), 0);
+  assert.equal(caps("0x10"), 0);
+  assert.equal(caps("-5"), 0);
+  assert.equal(caps(" 12"), 12);
+});

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_MAX_LINE_LENGTH,
   DEFAULT_MAX_LINES,
+  MAX_KEPT_TEXT,
   ReplyParser,
   type ReplyParserOptions,
 } from "../../src/protocol/_reply_parser.ts";
@@ -397,4 +398,34 @@ Deno.test("ReplyParser matches the reference on random and mutated inputs", () =
       : mutate(random, valid);
     checkAgainstReference(random, data, options);
   }
+});
+
+Deno.test("ReplyParser keeps at most 16 KiB of a reply's text and marks it truncated", () => {
+  const parser = new ReplyParser();
+  const line = "x".repeat(8000);
+  let input = "";
+  for (let i = 0; i < 999; i++) input += `550-5.1.1 ${line}\r\n`;
+  input += `550 5.1.1 ${line}\r\n`;
+  const [reply, ...rest] = parser.push(new TextEncoder().encode(input));
+  assert.equal(rest.length, 0);
+  assert.equal(reply!.code, 550);
+  assert.equal(reply!.enhancedCode, "5.1.1");
+  assert.equal(reply!.truncated, true);
+  assert.equal(reply!.lines.length, 2);
+  assert.ok(reply!.text.length <= MAX_KEPT_TEXT);
+  assert.equal(parser.buffered, 0);
+});
+
+Deno.test("ReplyParser does not mark a reply that fits as truncated, and keeps the enhanced code only when every line has it", () => {
+  const parser = new ReplyParser();
+  const [a, b] = parser.push(
+    new TextEncoder().encode(
+      "250-2.0.0 one\r\n250 2.0.0 two\r\n250-2.0.0 one\r\n250 two\r\n",
+    ),
+  );
+  assert.equal(a!.truncated, undefined);
+  assert.equal(a!.enhancedCode, "2.0.0");
+  assert.deepEqual(a!.lines, ["one", "two"]);
+  assert.equal(b!.enhancedCode, undefined);
+  assert.deepEqual(b!.lines, ["2.0.0 one", "two"]);
 });

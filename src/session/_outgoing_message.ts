@@ -7,7 +7,7 @@ import { needsSmtpUtf8 } from "../protocol/_command.ts";
 import type { RawMessage } from "./raw_message.ts";
 
 /** A message ready for a transaction. */
-export interface PreparedMessage {
+export interface OutgoingMessage {
   /** The envelope sender. */
   from: string;
   /** The envelope recipients. */
@@ -38,7 +38,7 @@ export function isRawMessage(message: unknown): message is RawMessage {
  * @param message The raw message.
  * @returns The prepared message.
  */
-export function prepareRaw(message: RawMessage): PreparedMessage {
+export function prepareRaw(message: RawMessage): OutgoingMessage {
   const { envelope, raw } = message;
   if (typeof envelope?.from !== "string" || !Array.isArray(envelope.to)) {
     throw new TypeError(
@@ -71,7 +71,7 @@ function base(
   smtputf8: boolean,
   readable: ReadableStream<Uint8Array>,
   size?: number,
-): PreparedMessage {
+): OutgoingMessage {
   return {
     from,
     to,

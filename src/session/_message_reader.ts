@@ -1,0 +1,135 @@
+/**
+ * Reads a message source for a transaction: encodes it on the way (CRLF line
+ * endings and dot-stuffing for DATA, CRLF only for BDAT; the same encoder as
+ * `DotStuffStream` and `CrlfStream`, without a pipe in between) and never
+ * hangs on it. Each read is raced with the data timeout (RFC 5321's data
+ * block timeout also covers a source that produces nothing), the wire's
+ * failure (the server closed, sent 421) and the send's abort. Whatever ends
+ * the send, the source is cancelled at once, without waiting for a source
+ * that does not answer.
+ *
+ * @module
+ */
+import { encode, START, type State, tail } from "../protocol/_line_endings.ts";
+import { SmtpError } from "../protocol/smtp_error.ts";
+
+/** A chunk, or the end. */
+export type Chunk = { done: false; value: Uint8Array } | { done: true };
+
+/** How the message is encoded: for DATA, or for BDAT. */
+export type Encoding = "DATA" | "BDAT";
+
+/** A message source read under the session's rules. */
+export class MessageReader {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #timeout: number;
+  #stop: Promise<never>;
+  #verb: Encoding;
+  #stuff: boolean;
+  #state: State = START;
+  /** The source reached its end. */
+  #finished = false;
+  /** The ending was handed out. */
+  #ended = false;
+
+  /**
+   * @param readable The message, as the caller gave it.
+   * @param encoding DATA (dot-stuffed, ended by ".") or BDAT (CRLF only).
+   * @param timeout How long one read may take, in ms.
+   * @param stop Rejects when the send must stop (wire failure, abort).
+   */
+  constructor(
+    readable: ReadableStream<Uint8Array>,
+    encoding: Encoding,
+    timeout: number,
+    stop: Promise<never>,
+  ) {
+    this.#reader = readable.getReader();
+    this.#verb = encoding;
+    this.#stuff = encoding === "DATA";
+    this.#timeout = timeout;
+    this.#stop = stop;
+  }
+
+  /**
+   * The next chunk of the encoded message; with DATA the last one ends with
+   * the end-of-data line.
+   *
+   * @returns The chunk, or the end.
+   * @throws {TypeError} The source yielded something else than a
+   * `Uint8Array` (a string, say).
+   * @throws {SmtpError} Of kind "timeout" when the source produced nothing
+   * in time; the wire's failure or the abort reason when those came first;
+   * the source's own error when it failed.
+   */
+  async read(): Promise<Chunk> {
+    while (!this.#finished) {
+      const value = await this.#next();
+      if (value === undefined) break;
+      if (!(value instanceof Uint8Array)) {
+        throw new TypeError(
+          `Cannot send message: the message stream yielded ${
+            typeof value === "string" ? "a string" : typeof value
+          }, not a Uint8Array (encode text with TextEncoderStream)`,
+        );
+      }
+      const { output, state } = encode(value, this.#state, this.#stuff);
+      this.#state = state;
+      if (output.length > 0) return { done: false, value: output };
+    }
+    if (this.#ended) return { done: true };
+    this.#ended = true;
+    const ending = tail(this.#state, this.#stuff);
+    return ending.length > 0 ? { done: false, value: ending } : { done: true };
+  }
+
+  /**
+   * Ends the reading: releases a source read to its end, or cancels it
+   * (releasing files, sockets, attachment streams behind it) at once and
+   * without waiting for a cancel that never settles.
+   *
+   * @param reason Why, passed to the source.
+   */
+  close(reason?: unknown): void {
+    if (this.#finished) {
+      try {
+        this.#reader.releaseLock();
+      } catch {
+        // Already released.
+      }
+      return;
+    }
+    this.#finished = true;
+    this.#reader.cancel(reason).catch(() => {});
+  }
+
+  async #next(): Promise<unknown> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new SmtpError(
+              `Cannot send ${this.#verb}: the message source produced nothing within ${this.#timeout} ms`,
+              { kind: "timeout", command: this.#verb },
+            ),
+          ),
+        this.#timeout,
+      );
+    });
+    try {
+      const result = await Promise.race([
+        this.#reader.read(),
+        timedOut,
+        this.#stop,
+      ]);
+      if (result.done) {
+        this.#finished = true;
+        return undefined;
+      }
+      return result.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
