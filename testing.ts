@@ -71,3 +71,9 @@ export type {
   ReceivedMessage,
   TranscriptLine,
 } from "./src/testing/received_message.ts";
+export {
+  type MemoryScript,
+  type MemoryServerConnection,
+  type MemoryTransport,
+  memoryTransport,
+} from "./src/testing/memory_transport.ts";
