@@ -13,6 +13,7 @@ import { DotEndStream } from "./_dot_end_stream.ts";
 import { formatDate, formatDisplayName, makeMessageId } from "./_format.ts";
 import { type HeaderField, readHeaderBlock } from "./_header_block.ts";
 import { ExitCode } from "./exit_code.ts";
+import { concatBytes } from "../protocol/_bytes.ts";
 
 /** How the message is read and which header fields are changed. */
 export interface PrepareOptions {
@@ -205,11 +206,11 @@ export async function prepareMessage(
     added.push(`Message-ID: ${messageId}`);
   }
 
-  const head = concat([
+  const head = concatBytes([
     ...kept.map((f) => f.raw),
     ...added.map((line) => encoder.encode(`${line}\r\n`)),
     // The empty line, as given, or added before a body that began without one.
-    block.end === "blank" ? undefined : CRLF,
+    ...(block.end === "blank" ? [] : [CRLF]),
     block.rest,
   ]);
 
@@ -236,17 +237,4 @@ export async function prepareMessage(
   };
   if (messageId !== undefined) message.messageId = messageId;
   return message;
-}
-
-function concat(parts: (Uint8Array | undefined)[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part?.length ?? 0;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    if (!part) continue;
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

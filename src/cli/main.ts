@@ -11,6 +11,7 @@ import { ExitCode, type ExitCodeValue } from "./exit_code.ts";
 import { exitCodeForError } from "./exit_code_for_error.ts";
 import { type CliArgs, parseArgs } from "./parse_args.ts";
 import denoJson from "../../deno.json" with { type: "json" };
+import { describeReply } from "../protocol/_describe_reply.ts";
 
 export type { SendFunction };
 
@@ -314,9 +315,9 @@ async function run(
   let status: ExitCodeValue = ExitCode.TEMPFAIL;
   for (const { recipient, reply } of result.rejected) {
     stderr.write(
-      `${PROGRAM}: recipient ${recipient} refused: server replied ${reply.code}${
-        reply.enhancedCode ? ` ${reply.enhancedCode}` : ""
-      } "${reply.lines.join(" ")}"\n`,
+      `${PROGRAM}: recipient ${recipient} refused: server replied ${
+        describeReply(reply)
+      }\n`,
     );
     if (reply.code >= 500) status = ExitCode.DATAERR;
   }

@@ -287,7 +287,7 @@ export function normalizeAddress(spec: string, input: string = spec): string {
 }
 
 /** Whether an address needs SMTPUTF8 (RFC 6531): a non-ASCII local part. */
-export function needsSmtpUtf8(address: string): boolean {
+export function localPartNeedsSmtpUtf8(address: string): boolean {
   const local = address.slice(0, address.lastIndexOf("@"));
   return /[\u0080-\u{10ffff}]/u.test(local);
 }

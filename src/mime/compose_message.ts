@@ -1,8 +1,8 @@
 import type { Address, Attachment, Mail } from "./mail.ts";
 import {
   formatMailbox,
+  localPartNeedsSmtpUtf8,
   type Mailbox,
-  needsSmtpUtf8,
   toMailboxes,
 } from "./_address.ts";
 import { Base64LineEncoder, BYTES_PER_LINE } from "./_base64_encoder.ts";
@@ -326,7 +326,7 @@ export function composeMessage(mail: Mail): ComposedMessage {
   if (recipients.length === 0) fail("no recipient");
   const sender = from[0]!.address;
   const smtputf8 = [...from, ...to, ...cc, ...bcc, ...replyTo].some((m) =>
-    needsSmtpUtf8(m.address)
+    localPartNeedsSmtpUtf8(m.address)
   );
 
   const custom = customHeaders(mail.headers);

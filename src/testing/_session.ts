@@ -25,6 +25,7 @@ import type {
   TestServerAuthMechanism,
   TestServerHooks,
 } from "./test_server_options.ts";
+import { concatBytes } from "../protocol/_bytes.ts";
 
 /** The server's options, resolved. */
 export interface SessionConfig {
@@ -65,7 +66,7 @@ export interface SessionSink {
 type Params = Record<string, string | true>;
 
 /** A command's default handling and its effect. */
-interface Command {
+interface ParsedCommand {
   /** Replies as the server would, and takes effect when it accepts. */
   run(): Promise<void> | void;
   /** The effect alone, when a hook's 2xx/3xx reply accepts the command. */
@@ -78,18 +79,6 @@ const NO_OP: () => void = () => {};
 
 function toBytes(data: string | Uint8Array): Uint8Array {
   return typeof data === "string" ? encoder.encode(data) : data;
-}
-
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }
 
 /**
@@ -148,7 +137,7 @@ export function parsePathArgs(
 }
 
 /** One connection; {@linkcode Session.run} resolves when it is over. */
-export class Session {
+export class ServerSession {
   readonly transcript: TranscriptLine[] = [];
   #t: Transport;
   #id: number;
@@ -366,7 +355,7 @@ export class Session {
     verb: HookVerb,
     line: string,
     args: string,
-    command: Command,
+    command: ParsedCommand,
     message?: Uint8Array,
   ): Promise<void> {
     const count = (this.#counts.get(verb) ?? 0) + 1;
@@ -411,7 +400,7 @@ export class Session {
           );
           parts.push(extra);
         }
-        const bytes = join(parts);
+        const bytes = concatBytes(parts);
         const accepts = /^[23]/.test(lines[0] ?? "");
         if (accepts && !applied && verb === "STARTTLS") {
           applied = true;
@@ -480,7 +469,7 @@ export class Session {
     if (first && !first.text.startsWith("2")) this.#refusing = true;
   }
 
-  #hello(verb: "EHLO" | "HELO", args: string): Command {
+  #hello(verb: "EHLO" | "HELO", args: string): ParsedCommand {
     const domain = args.trim();
     const apply = () => {
       this.#resetTransaction();
@@ -529,7 +518,7 @@ export class Session {
     return this.#t.secure || tls === "none" || auth.beforeStartTls;
   }
 
-  #startTlsCommand(args: string): Command {
+  #startTlsCommand(args: string): ParsedCommand {
     return {
       run: async () => {
         if (this.#config.tls !== "starttls") {
@@ -594,7 +583,7 @@ export class Session {
     }
   }
 
-  #authCommand(args: string): Command {
+  #authCommand(args: string): ParsedCommand {
     const [name = "", initial, ...more] = args.split(" ");
     const mechanism = name.toUpperCase();
     return {
@@ -674,7 +663,7 @@ export class Session {
     }
   }
 
-  #mail(args: string): Command {
+  #mail(args: string): ParsedCommand {
     const parsed = parsePathArgs(args, "FROM:");
     const apply = () => {
       this.#resetTransaction();
@@ -789,7 +778,7 @@ export class Session {
     return undefined;
   }
 
-  #rcpt(args: string): Command {
+  #rcpt(args: string): ParsedCommand {
     const parsed = parsePathArgs(args, "TO:");
     const apply = () => {
       if (typeof parsed === "string") {
@@ -867,7 +856,7 @@ export class Session {
     };
   }
 
-  #dataCommand(args: string): Command {
+  #dataCommand(args: string): ParsedCommand {
     return {
       run: () => {
         if (this.#from === undefined) {
@@ -914,7 +903,7 @@ export class Session {
     }
     this.#info(`Message data: ${size} bytes`);
     this.#client(".");
-    await this.#messageEnd(join(parts), "DATA");
+    await this.#messageEnd(concatBytes(parts), "DATA");
   }
 
   async #bdatCommand(line: string, args: string): Promise<void> {
@@ -943,7 +932,7 @@ export class Session {
       parts.push(part);
       got += part.length;
     }
-    const chunk = join(parts);
+    const chunk = concatBytes(parts);
     this.#info(`BDAT chunk: ${size} bytes${last ? " (last)" : ""}`);
     const append = () => {
       this.#bdat ??= [];
@@ -959,13 +948,13 @@ export class Session {
         }
         append();
         if (!last) return this.#reply(250, "2.0.0", `${size} octets received`);
-        const message = join(this.#bdat!);
+        const message = concatBytes(this.#bdat!);
         await this.#messageEnd(message, "BDAT");
       },
       apply: () => {
         append();
         if (last) {
-          this.#deliver(join(this.#bdat!), "BDAT");
+          this.#deliver(concatBytes(this.#bdat!), "BDAT");
           this.#resetTransaction();
         }
       },
@@ -1053,7 +1042,7 @@ export class Session {
 
   async #flush(): Promise<void> {
     if (this.#out.length === 0) return;
-    const bytes = join(this.#out);
+    const bytes = concatBytes(this.#out);
     this.#out = [];
     await this.#t.write(bytes);
   }

@@ -234,10 +234,9 @@ class Pair {
   }
 
   #clientSide(secure: boolean): Connection {
-    const pair = this;
     const readable = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const chunk = await pair.toClient.take().catch((error) => {
+      pull: async (controller) => {
+        const chunk = await this.toClient.take().catch((error) => {
           throw connectionFailure(
             `Cannot read from the connection: ${error.message}`,
             "reset",
@@ -247,13 +246,13 @@ class Pair {
         if (chunk === null) controller.close();
         else controller.enqueue(chunk);
       },
-      cancel() {
-        pair.#closeClient();
+      cancel: () => {
+        this.#closeClient();
       },
     }, { highWaterMark: 0 });
     const writable = new WritableStream<Uint8Array>({
-      write(chunk) {
-        const failure = pair.toServer.failed ?? pair.toClient.failed;
+      write: (chunk) => {
+        const failure = this.toServer.failed ?? this.toClient.failed;
         if (failure) {
           throw connectionFailure(
             `Cannot write to the connection: ${failure.message}`,
@@ -261,10 +260,10 @@ class Pair {
             failure,
           );
         }
-        pair.toServer.push(chunk.slice());
+        this.toServer.push(chunk.slice());
       },
-      close() {
-        pair.#closeClient();
+      close: () => {
+        this.#closeClient();
       },
     });
     return {
@@ -297,7 +296,6 @@ class Pair {
   }
 
   #serverSide(options: ConnectOptions): MemoryServerConnection {
-    const pair = this;
     const readUntil = async (
       done: (bytes: Uint8Array) => number,
     ): Promise<Uint8Array | null> => {
@@ -305,23 +303,19 @@ class Pair {
       while (true) {
         const end = done(held);
         if (end >= 0) {
-          pair.toServer.unshift(held.subarray(end));
+          this.toServer.unshift(held.subarray(end));
           return held.subarray(0, end);
         }
-        const chunk = await pair.toServer.take();
+        const chunk = await this.toServer.take();
         if (chunk === null) return null;
         held = concatBytes([held, chunk]);
       }
     };
-    return {
+    const server: MemoryServerConnection = {
       options,
-      get secure() {
-        return pair.#secure;
-      },
-      get buffered() {
-        return pair.toServer.size;
-      },
-      async readLine() {
+      secure: false,
+      buffered: 0,
+      readLine: async () => {
         const line = await readUntil((bytes) => {
           const lf = bytes.indexOf(LF);
           return lf < 0 ? -1 : lf + 1;
@@ -329,7 +323,7 @@ class Pair {
         if (line === null) return null;
         return decoder.decode(line).replace(/\r?\n$/, "");
       },
-      async readData() {
+      readData: async () => {
         const data = await readUntil((bytes) => {
           if (startsWith(bytes, LONE_DOT)) return 3;
           const at = indexOf(bytes, END_OF_DATA);
@@ -341,27 +335,30 @@ class Pair {
           ? new Uint8Array(0)
           : data.subarray(0, data.length - 3);
       },
-      readBytes(count: number) {
+      readBytes: (count: number) => {
         return readUntil((bytes) => bytes.length >= count ? count : -1);
       },
-      write(data) {
-        pair.toClient.push(
+      write: (data) => {
+        this.toClient.push(
           typeof data === "string" ? encoder.encode(data) : data,
         );
       },
-      startTls() {
-        return pair.#upgrade.promise;
+      startTls: () => this.#upgrade.promise,
+      close: () => {
+        this.toClient.end();
       },
-      close() {
-        pair.toClient.end();
-      },
-      reset() {
+      reset: () => {
         const error = new Error("connection reset by the script");
-        pair.toClient.fail(error);
-        pair.toServer.fail(error);
-        pair.#clientClosed.resolve();
+        this.toClient.fail(error);
+        this.toServer.fail(error);
+        this.#clientClosed.resolve();
       },
       closed: this.#clientClosed.promise,
     };
+    Object.defineProperties(server, {
+      secure: { get: () => this.#secure },
+      buffered: { get: () => this.toServer.size },
+    });
+    return server;
   }
 }

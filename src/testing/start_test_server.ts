@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { createSecureContext, TLSSocket } from "node:tls";
-import { Session, type SessionConfig } from "./_session.ts";
+import { ServerSession, type SessionConfig } from "./_session.ts";
 import {
   TEST_CA_CERT,
   TEST_SERVER_CERT,
@@ -91,7 +91,7 @@ class CaptureServer implements TestServer {
   readonly transcripts: TranscriptLine[][] = [];
   #server: Server;
   #sockets = new Set<Socket>();
-  #sessions = new Set<Session>();
+  #sessions = new Set<ServerSession>();
   #running = new Set<Promise<void>>();
   #cursor = 0;
   #waiters: Waiter[] = [];
@@ -141,7 +141,7 @@ class CaptureServer implements TestServer {
       transport = new Transport(socket, false);
     }
     const id = this.transcripts.length + 1;
-    const session = new Session(transport, id, config, {
+    const session = new ServerSession(transport, id, config, {
       deliver: (message) => this.#deliver(message),
       track: (upgraded) => this.#track(upgraded),
       fail: (error) => this.#fail(error),

@@ -25,8 +25,12 @@ export function classifyDenoError(
   const name = error instanceof Error ? error.name : "";
   const message = error instanceof Error ? error.message : String(error);
   let reason: ConnectionFailureReason;
-  if (name === "ConnectionRefused") reason = "refused";
-  else if (name === "TimedOut" || DNS_TEMPORARY.test(message)) {
+  if (
+    /^(ConnectionRefused|NetworkUnreachable|HostUnreachable|AddrNotAvailable)$/
+      .test(name)
+  ) {
+    reason = "refused";
+  } else if (name === "TimedOut" || DNS_TEMPORARY.test(message)) {
     reason = "timeout";
   } else if (
     /^(UnexpectedEof|ConnectionReset|ConnectionAborted|BrokenPipe|NotConnected|Interrupted|BadResource)$/

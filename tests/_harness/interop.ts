@@ -19,6 +19,7 @@ export type Requirement =
   | "openssl"
   | "git-send-email"
   | "postfix-smtpd"
+  | "root"
   // deno-lint-ignore ban-types
   | (string & {});
 
@@ -35,6 +36,9 @@ const HINTS: Record<string, string> = {
   openssl: "apt-get install openssl",
   "git-send-email": "apt-get install git-email",
   "postfix-smtpd": "apt-get install postfix, and run as root",
+  root: "run as root",
+  ip: "apt-get install iproute2",
+  unshare: "apt-get install util-linux",
 };
 
 const found = new Map<string, string | undefined>();
@@ -105,6 +109,9 @@ export function missing(requirement: Requirement): string | undefined {
     case "postfix-smtpd":
       ok = postfixDaemonDirectory() !== undefined && Deno.uid() === 0 &&
         findBinary("postcat") !== undefined;
+      break;
+    case "root":
+      ok = Deno.uid() === 0;
       break;
     case "python3":
       ok = runs(PYTHON, ["-c", "pass"]);

@@ -14,6 +14,7 @@ import {
   type SMTPServerOptions,
 } from "npm:smtp-server@3";
 import { makeTestCerts, type TestCerts } from "./certs.ts";
+import { concatBytes } from "../../src/protocol/_bytes.ts";
 
 /** Options for {@linkcode startNodeSmtpServer}. */
 export interface NodeSmtpServerOptions {
@@ -258,7 +259,7 @@ class Capture implements NodeSmtpServer {
             error.responseCode = 552;
             return callback(error);
           }
-          const data = concat(chunks);
+          const data = concatBytes(chunks);
           const envelope = session.envelope;
           const user = session.user as NodeSmtpAuth | undefined;
           this.messages.push({
@@ -346,14 +347,4 @@ class Capture implements NodeSmtpServer {
     await closed;
     this.#wake();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

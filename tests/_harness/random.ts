@@ -61,17 +61,6 @@ export function bytewise(bytes: Uint8Array): Uint8Array[] {
   return Array.from(bytes, (_, i) => bytes.subarray(i, i + 1));
 }
 
-/** Concatenates chunks. */
-export function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
 /** Bytes from a string of code units 0-255 (one byte each). */
 export function latin1(text: string): Uint8Array {
   return Uint8Array.from(text, (c) => c.charCodeAt(0));
@@ -85,3 +74,6 @@ export function fromLatin1(bytes: Uint8Array): string {
   }
   return out;
 }
+
+/** Concatenates chunks (the project's one definition). */
+export { concatBytes as concat } from "../../src/protocol/_bytes.ts";

@@ -9,6 +9,7 @@ import {
   randomReplies,
   referenceParse,
 } from "../_harness/reply_reference.ts";
+import { concatBytes } from "../../src/protocol/_bytes.ts";
 
 function read(
   chunks: Uint8Array[],
@@ -117,12 +118,7 @@ Deno.test("ReplyStream parses 8 MiB of replies in random chunks like the referen
     parts.push(part);
     size += part.length;
   }
-  const data = new Uint8Array(size);
-  let offset = 0;
-  for (const part of parts) {
-    data.set(part, offset);
-    offset += part.length;
-  }
+  const data = concatBytes(parts, size);
   const expected = referenceParse(data, 8192, 1000);
   assert.equal(expected.error, false);
   assertSameReplies(await read(randomChunks(random, data)), expected.replies);

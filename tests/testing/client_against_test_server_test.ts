@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { sendmail, SmtpClient, SmtpError } from "../../mod.ts";
 import { startTestServer } from "../../testing.ts";
+import { interop } from "../_harness/interop.ts";
 
 const raw = (to: string[], body = "Subject: t\r\n\r\nbody\r\n") => ({
   envelope: { from: "a@example.com", to },
@@ -140,3 +141,32 @@ Deno.test("deno task demo prints the transcript and the delivered message", asyn
   );
   assert.doesNotMatch(out, /demo-password/);
 });
+
+Deno.test(interop({
+  name:
+    "deno task demo runs with an empty DENO_DIR and no network but loopback",
+  // A network namespace with only a loopback interface: no registry, no DNS.
+  requires: ["unshare", "ip", "root"],
+  async fn() {
+    const denoDir = await Deno.makeTempDir();
+    try {
+      const { code, stdout, stderr } = await new Deno.Command("unshare", {
+        args: [
+          "-n",
+          "sh",
+          "-c",
+          `ip link set lo up && exec "${Deno.execPath()}" task demo`,
+        ],
+        cwd: new URL("../../", import.meta.url),
+        env: { NO_COLOR: "1", DENO_DIR: denoDir },
+      }).output();
+      const out = new TextDecoder().decode(stdout);
+      const err = new TextDecoder().decode(stderr);
+      assert.equal(code, 0, err);
+      assert.doesNotMatch(err, /Download/);
+      assert.match(out, /^TLS: +true +AUTH user: demo$/m);
+    } finally {
+      await Deno.remove(denoDir, { recursive: true });
+    }
+  },
+}));
