@@ -6,10 +6,13 @@
  */
 
 import { hasControl } from "../protocol/_control.ts";
+import { prepareScramCredentials } from "./_scram_credentials.ts";
 import type { AuthMechanism, PasswordAuth, TokenAuth } from "./credentials.ts";
 
 /** The mechanisms that carry a password. */
 export const PASSWORD_MECHANISMS: readonly AuthMechanism[] = [
+  "SCRAM-SHA-256",
+  "SCRAM-SHA-1",
   "PLAIN",
   "LOGIN",
   "CRAM-MD5",
@@ -19,6 +22,12 @@ export const PASSWORD_MECHANISMS: readonly AuthMechanism[] = [
 export const TOKEN_MECHANISMS: readonly AuthMechanism[] = [
   "OAUTHBEARER",
   "XOAUTH2",
+];
+
+/** The SCRAM mechanisms. */
+export const SCRAM_MECHANISMS: readonly AuthMechanism[] = [
+  "SCRAM-SHA-256",
+  "SCRAM-SHA-1",
 ];
 
 /**
@@ -41,7 +50,8 @@ const LINE_BREAK_OR_NUL = /[\0\r\n]/;
  * @param auth The credentials of `SmtpClientOptions.auth`.
  * @throws {TypeError} when the credentials are malformed: a user name or
  * password holding NUL, CR or LF, a user name or token holding a control
- * character for the OAuth mechanisms, a password mechanism named with a
+ * character for the OAuth mechanisms, a SCRAM mechanism named with a user
+ * name or password SASLprep refuses, a password mechanism named with a
  * token (or the reverse), an unknown mechanism.
  */
 export function checkAuth(auth: PasswordAuth | TokenAuth): void {
@@ -107,6 +117,10 @@ export function checkAuth(auth: PasswordAuth | TokenAuth): void {
       throw new TypeError(
         "Cannot use auth.password: it contains a NUL, CR or LF character",
       );
+    }
+    if (mechanism !== undefined && SCRAM_MECHANISMS.includes(mechanism)) {
+      const prepared = prepareScramCredentials(auth);
+      if (!prepared.ok) throw new TypeError(prepared.problem);
     }
   }
 }

@@ -6,26 +6,37 @@
  */
 
 import { SmtpError } from "../protocol/smtp_error.ts";
-import { checkAuth, isTokenAuth, TOKEN_MECHANISMS } from "./_check_auth.ts";
+import {
+  checkAuth,
+  isTokenAuth,
+  SCRAM_MECHANISMS,
+  TOKEN_MECHANISMS,
+} from "./_check_auth.ts";
+import { prepareScramCredentials } from "./_scram_credentials.ts";
 import type { AuthMechanism, PasswordAuth, TokenAuth } from "./credentials.ts";
 
 /**
- * Preference among password mechanisms over TLS. PLAIN is what every
- * submission server supports and, inside TLS, exposes nothing more than the
- * alternatives; LOGIN is the same thing in two round trips (older Exchange,
- * some appliances); CRAM-MD5 comes last: obsolete (RFC 2195 is historic in
- * practice), and it forces the server to store the password in plaintext.
+ * Preference among password mechanisms over TLS. SCRAM first: the password
+ * never leaves the client and the server proves it knows it too (SHA-256
+ * before SHA-1). Then PLAIN, what every submission server supports and,
+ * inside TLS, exposes nothing more than LOGIN, which is the same thing in
+ * two round trips (older Exchange, some appliances); CRAM-MD5 comes last:
+ * obsolete, and it forces the server to store the password in plaintext.
  */
 const SECURE_PREFERENCE: readonly AuthMechanism[] = [
+  "SCRAM-SHA-256",
+  "SCRAM-SHA-1",
   "PLAIN",
   "LOGIN",
   "CRAM-MD5",
 ];
 /**
- * Without TLS (allowed to a loopback address only) CRAM-MD5 comes first: it
- * is the one password mechanism that does not put the password on the wire.
+ * Without TLS (allowed to a loopback address only) the mechanisms that do
+ * not put the password on the wire come first: SCRAM, then CRAM-MD5.
  */
 const PLAINTEXT_PREFERENCE: readonly AuthMechanism[] = [
+  "SCRAM-SHA-256",
+  "SCRAM-SHA-1",
   "CRAM-MD5",
   "PLAIN",
   "LOGIN",
@@ -36,10 +47,12 @@ const PLAINTEXT_PREFERENCE: readonly AuthMechanism[] = [
  *
  * The one named in `auth.mechanism` if the server offers it (never another
  * one). Otherwise, with a token, OAUTHBEARER (the standard) before XOAUTH2;
- * with a password over TLS, PLAIN, then LOGIN, then CRAM-MD5 (PLAIN is
- * universal and TLS protects it; CRAM-MD5 is obsolete and needs the server
- * to keep plaintext passwords); with a password without TLS (only ever to a
- * loopback address), CRAM-MD5 first, as it does not reveal the password.
+ * with a password over TLS, SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN, then
+ * CRAM-MD5; with a password without TLS (only ever to a loopback address),
+ * SCRAM, then CRAM-MD5, as they do not reveal the password, then PLAIN and
+ * LOGIN. SCRAM is passed over when SASLprep refuses the user name or the
+ * password (a tab, a private-use character, mixed-direction text …), as it
+ * could not carry them.
  *
  * @param offered The mechanisms of the EHLO `AUTH` keyword, any case.
  * @param auth The credentials.
@@ -71,11 +84,14 @@ export function chooseMechanism(
     );
   }
   const token = isTokenAuth(auth);
-  const preference = token
+  let preference = token
     ? TOKEN_MECHANISMS
     : secure
     ? SECURE_PREFERENCE
     : PLAINTEXT_PREFERENCE;
+  if (!token && !prepareScramCredentials(auth).ok) {
+    preference = preference.filter((name) => !SCRAM_MECHANISMS.includes(name));
+  }
   const found = preference.find((mechanism) => available.has(mechanism));
   if (found !== undefined) return found;
   throw new SmtpError(

@@ -2,8 +2,9 @@
  * The client side of SMTP AUTH (RFC 4954), as the session uses it: check
  * the credentials, choose a mechanism, start the exchange. The mechanisms
  * are state machines without I/O, one file each: PLAIN (RFC 4616), LOGIN
- * (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195), XOAUTH2 (Google,
- * Microsoft) and OAUTHBEARER (RFC 7628).
+ * (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195), SCRAM-SHA-256 and
+ * SCRAM-SHA-1 (RFC 7677, RFC 5802), XOAUTH2 (Google, Microsoft) and
+ * OAUTHBEARER (RFC 7628).
  *
  * @module
  */
@@ -21,6 +22,7 @@ import { startLogin } from "./_login.ts";
 import { startOauthbearer } from "./_oauthbearer.ts";
 import { startPlain } from "./_plain.ts";
 import type { SaslSession } from "./_sasl_session.ts";
+import { startScram } from "./_scram.ts";
 import { startXoauth2 } from "./_xoauth2.ts";
 import type { AuthMechanism, PasswordAuth, TokenAuth } from "./credentials.ts";
 
@@ -91,6 +93,9 @@ export async function startSasl(
       return startLogin(auth);
     case "CRAM-MD5":
       return startCramMd5(auth);
+    case "SCRAM-SHA-256":
+    case "SCRAM-SHA-1":
+      return startScram(auth, mechanism);
     default:
       throw new TypeError(
         `Cannot use ${mechanism} with a password: give an accessToken instead`,

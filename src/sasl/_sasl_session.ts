@@ -7,7 +7,8 @@
  * A mechanism is a state machine without I/O. The session sends
  * `AUTH <mechanism> [<initialResponse>]`, feeds each `334` challenge to
  * {@linkcode SaslSession.respond} and writes back what it returns, until the
- * server answers `235` (success) or an error.
+ * server answers `235` (then it calls {@linkcode SaslSession.finish}) or an
+ * error.
  *
  * @module
  */
@@ -24,10 +25,10 @@ export interface SaslSession {
   readonly mechanism: AuthMechanism;
   /**
    * The argument after the mechanism name on the `AUTH` line (base64), or
-   * `undefined` to send `AUTH <mechanism>` alone. PLAIN, XOAUTH2 and
-   * OAUTHBEARER have one unless it would make the command longer than the
-   * 512 octets of RFC 5321 §4.5.3.1.4; it is then sent in answer to the
-   * server's first, empty challenge (RFC 4954 §4).
+   * `undefined` to send `AUTH <mechanism>` alone. PLAIN, XOAUTH2,
+   * OAUTHBEARER and SCRAM have one unless it would make the command longer
+   * than the 512 octets of RFC 5321 §4.5.3.1.4; it is then sent in answer to
+   * the server's first, empty challenge (RFC 4954 §4).
    */
   readonly initialResponse: string | undefined;
   /**
@@ -45,9 +46,19 @@ export interface SaslSession {
    * @param challenge The base64 text after `334 ` (may be empty).
    * @returns The base64 line to send (without CRLF; possibly empty).
    * @throws {SmtpError} kind `"protocol"` when the challenge is not base64 or
-   * the mechanism expects no (further) challenge.
+   * the mechanism expects no (further) challenge; kind `"auth"` when the
+   * server fails the exchange (SCRAM `e=`) or fails to prove itself (a wrong
+   * SCRAM server signature).
    */
   respond(challenge: string): Promise<string>;
+  /**
+   * Ends the exchange once the server answered `235`.
+   *
+   * @throws {SmtpError} kind `"auth"` when the mechanism authenticates the
+   * server too and the server has not proven itself yet (SCRAM: `235`
+   * without a verified server signature).
+   */
+  finish(): void;
 }
 
 /** Longest command line, CRLF excluded (RFC 5321 §4.5.3.1.4). */
@@ -138,6 +149,8 @@ export abstract class Exchange implements SaslSession {
       typeof answer === "string" ? encoder.encode(answer) : answer,
     );
   }
+
+  finish(): void {}
 
   /**
    * Computes the answer to a challenge.

@@ -125,3 +125,76 @@ Deno.test("chooseMechanism() throws TypeError when the named mechanism does not 
     TypeError,
   );
 });
+
+Deno.test("chooseMechanism() prefers SCRAM-SHA-256, then SCRAM-SHA-1, before PLAIN and LOGIN", () => {
+  const all = ["PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256"];
+  for (const secure of [true, false]) {
+    assert.equal(chooseMechanism(all, password, secure), "SCRAM-SHA-256");
+    assert.equal(
+      chooseMechanism(
+        all.filter((m) => m !== "SCRAM-SHA-256"),
+        password,
+        secure,
+      ),
+      "SCRAM-SHA-1",
+    );
+  }
+  assert.equal(
+    chooseMechanism(["scram-sha-1", "plain"], password, true),
+    "SCRAM-SHA-1",
+  );
+});
+
+Deno.test("chooseMechanism() never picks SCRAM for an access token", () => {
+  assert.equal(
+    chooseMechanism(["SCRAM-SHA-256", "XOAUTH2"], token, true),
+    "XOAUTH2",
+  );
+  assert.throws(
+    () => chooseMechanism(["SCRAM-SHA-256", "PLAIN"], token, true),
+    (e) => assertSmtpError(e, "auth", /with an access token/),
+  );
+});
+
+Deno.test("chooseMechanism() never downgrades a named SCRAM mechanism, nor upgrades a named PLAIN", () => {
+  assert.throws(
+    () =>
+      chooseMechanism(["PLAIN", "LOGIN", "SCRAM-SHA-1"], {
+        ...password,
+        mechanism: "SCRAM-SHA-256",
+      }, true),
+    (e) =>
+      assertSmtpError(
+        e,
+        "auth",
+        /^Cannot authenticate with SCRAM-SHA-256: server offers only "PLAIN LOGIN SCRAM-SHA-1"$/,
+      ),
+  );
+  assert.equal(
+    chooseMechanism(["SCRAM-SHA-256", "PLAIN"], {
+      ...password,
+      mechanism: "PLAIN",
+    }, true),
+    "PLAIN",
+  );
+});
+
+Deno.test("chooseMechanism() passes over SCRAM when SASLprep refuses the password", () => {
+  const tab = { username: "u", password: "pass\tword" };
+  assert.equal(
+    chooseMechanism(["SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"], tab, true),
+    "PLAIN",
+  );
+  assert.throws(
+    () => chooseMechanism(["SCRAM-SHA-256"], tab, true),
+    (e) => assertSmtpError(e, "auth", /with a password: server offers only/),
+  );
+  assert.throws(
+    () =>
+      chooseMechanism(["SCRAM-SHA-256", "PLAIN"], {
+        ...tab,
+        mechanism: "SCRAM-SHA-256",
+      }, true),
+    TypeError,
+  );
+});
