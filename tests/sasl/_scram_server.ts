@@ -31,6 +31,12 @@ export interface ScramServer {
    * (`v=…`), or `undefined` when the proof is wrong.
    */
   final(clientFinal: string): string | undefined;
+  /**
+   * What a client that knows the password answers to this exchange's
+   * server-first-message: `withoutProof` with its `p=` (for testing a
+   * server).
+   */
+  clientFinal(withoutProof: string): string;
   /** The user name the client sent (unescaped). */
   readonly user: string | undefined;
 }
@@ -69,6 +75,16 @@ export function scramServer(options: ScramServerOptions): ScramServer {
           toBase64(crypto.getRandomValues(new Uint8Array(12))));
       serverFirst = `r=${nonce},s=${toBase64(salt)},i=${iterations}`;
       return serverFirst;
+    },
+    clientFinal(withoutProof) {
+      const authMessage = `${clientFirstBare},${serverFirst},${withoutProof}`;
+      const clientKey = hmac(salted, "Client Key");
+      const storedKey = new Uint8Array(
+        createHash(hash).update(clientKey).digest(),
+      );
+      const signature = hmac(storedKey, authMessage);
+      const proof = clientKey.map((byte, i) => byte ^ signature[i]!);
+      return `${withoutProof},p=${toBase64(proof)}`;
     },
     final(clientFinal) {
       const match = /^(c=biws,r=([^,]+)),p=([^,]+)$/.exec(clientFinal);
