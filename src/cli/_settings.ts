@@ -316,6 +316,10 @@ export async function resolveAccount(
           ? "PLAIN"
           : auth === "login"
           ? "LOGIN"
+          : auth === "scram-sha-256"
+          ? "SCRAM-SHA-256"
+          : auth === "scram-sha-1"
+          ? "SCRAM-SHA-1"
           : "CRAM-MD5",
       };
     }

@@ -8,6 +8,8 @@ export type MsmtpAuth =
   | "plain"
   | "login"
   | "cram-md5"
+  | "scram-sha-256"
+  | "scram-sha-1"
   | "xoauth2"
   | "oauthbearer";
 
@@ -127,14 +129,21 @@ const SETTERS: Record<string, Setter> = {
   auth(a, arg) {
     const value = arg === "" ? "on" : arg.toLowerCase();
     if (
-      ["on", "off", "plain", "login", "cram-md5", "xoauth2", "oauthbearer"]
-        .includes(value)
+      [
+        "on",
+        "off",
+        "plain",
+        "login",
+        "cram-md5",
+        "scram-sha-256",
+        "scram-sha-1",
+        "xoauth2",
+        "oauthbearer",
+      ].includes(value)
     ) {
       a.auth = value as MsmtpAuth;
     } else if (
       [
-        "scram-sha-1",
-        "scram-sha-256",
         "gssapi",
         "external",
         "digest-md5",
@@ -142,7 +151,7 @@ const SETTERS: Record<string, Setter> = {
       ]
         .includes(value)
     ) {
-      return `unsupported:the ${value} mechanism is not implemented (use plain, login, cram-md5, xoauth2 or oauthbearer)`;
+      return `unsupported:the ${value} mechanism is not implemented (use plain, login, cram-md5, scram-sha-256, scram-sha-1, xoauth2 or oauthbearer)`;
     } else return invalid;
   },
   user(a, arg) {
@@ -345,7 +354,8 @@ function copy(account: MsmtpAccount): MsmtpAccount {
  * Recorded as unsupported, failing only when their account is used:
  * tls_fingerprint, tls_certcheck off, client certificates,
  * tls_host_override, proxies, sockets, source_ip, LMTP and SASL mechanisms
- * other than PLAIN, LOGIN, CRAM-MD5, XOAUTH2 and OAUTHBEARER.
+ * other than PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, SCRAM-SHA-1, XOAUTH2 and
+ * OAUTHBEARER.
  *
  * @param text The file's content.
  * @param options The file name for messages.

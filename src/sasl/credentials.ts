@@ -10,6 +10,8 @@ export type AuthMechanism =
   | "PLAIN"
   | "LOGIN"
   | "CRAM-MD5"
+  | "SCRAM-SHA-256"
+  | "SCRAM-SHA-1"
   | "XOAUTH2"
   | "OAUTHBEARER";
 
@@ -17,7 +19,11 @@ export type AuthMechanism =
 export interface PasswordAuth {
   /** The user name. */
   username: string;
-  /** The password. */
+  /**
+   * The password. SCRAM prepares it (and the user name) with SASLprep
+   * (RFC 4013) before use; PLAIN, LOGIN and CRAM-MD5 send it as given
+   * (UTF-8).
+   */
   password: string;
   /** The mechanism to use. @default {the strongest one offered} */
   mechanism?: AuthMechanism;

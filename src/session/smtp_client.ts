@@ -418,6 +418,8 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
         { kind: "auth", reply, command: "AUTH", temporary: reply.code < 500 },
       );
     }
+    // SCRAM: a 235 counts only once the server has proven itself.
+    sasl.finish();
   }
 
   // ——— the call queue ———

@@ -1,12 +1,14 @@
 /**
  * The server side of SMTP AUTH (RFC 4954) for the capture server: PLAIN
- * (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195), XOAUTH2 (Google's) and OAUTHBEARER
- * (RFC 7628).
+ * (RFC 4616), LOGIN, CRAM-MD5 (RFC 2195), SCRAM-SHA-256 and SCRAM-SHA-1
+ * (RFC 7677, RFC 5802; in `_auth_scram.ts`), XOAUTH2 (Google's) and
+ * OAUTHBEARER (RFC 7628).
  *
  * @module
  */
 
 import { hmacMd5 } from "../sasl/_md5.ts";
+import { authenticateScram } from "./_auth_scram.ts";
 import type { TestServerAuthMechanism } from "./test_server_options.ts";
 
 /** Sends a `334` challenge (base64 text) and returns the client's answer line. */
@@ -114,6 +116,9 @@ export async function authenticate(
           ? { ok: true, user }
           : INVALID;
       }
+      case "SCRAM-SHA-256":
+      case "SCRAM-SHA-1":
+        return await authenticateScram(mechanism, initial, ask, users);
       case "XOAUTH2": {
         const response = fromBase64(initial ?? await ask(""));
         // deno-lint-ignore no-control-regex

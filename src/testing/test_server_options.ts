@@ -27,18 +27,24 @@ export type TestServerAuthMechanism =
   | "PLAIN"
   | "LOGIN"
   | "CRAM-MD5"
+  | "SCRAM-SHA-256"
+  | "SCRAM-SHA-1"
   | "XOAUTH2"
   | "OAUTHBEARER";
 
 /** Who may log in to the capture server, and how. */
 export interface TestServerAuth {
   /**
-   * User name → secret. The secret is the password (PLAIN, LOGIN, CRAM-MD5)
-   * or the OAuth 2.0 access token (XOAUTH2, OAUTHBEARER).
+   * User name → secret. The secret is the password (PLAIN, LOGIN, CRAM-MD5,
+   * SCRAM-SHA-256, SCRAM-SHA-1) or the OAuth 2.0 access token (XOAUTH2,
+   * OAUTHBEARER).
    */
   users: Record<string, string>;
   /**
-   * The mechanisms offered, in this order.
+   * The mechanisms offered, in this order. SCRAM-SHA-256 and SCRAM-SHA-1
+   * are offered only when listed here (a fresh random salt and 4096
+   * iterations per exchange, no channel binding): name them to test a
+   * client's SCRAM, e.g. `["SCRAM-SHA-256", "PLAIN"]`.
    * @default {["PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER"]}
    */
   mechanisms?: TestServerAuthMechanism[];

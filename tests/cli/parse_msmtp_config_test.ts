@@ -251,7 +251,7 @@ Deno.test("parseMsmtpConfig ignores logging commands and records unsupported one
       "tls_fingerprint 00:11:22",
       "account plain",
       "host h",
-      "auth scram-sha-256",
+      "auth gssapi",
       "account fine",
       "host h",
       "timeout 30",
@@ -267,7 +267,7 @@ Deno.test("parseMsmtpConfig ignores logging commands and records unsupported one
   );
   assert.match(
     byName(accounts, "plain").unsupported?.[0]?.reason ?? "",
-    /scram-sha-256 mechanism is not implemented/,
+    /gssapi mechanism is not implemented/,
   );
   const fine = byName(accounts, "fine");
   assert.equal(fine.unsupported, undefined);
@@ -275,4 +275,21 @@ Deno.test("parseMsmtpConfig ignores logging commands and records unsupported one
   assert.equal(fine.dsnNotify, "failure,delay");
   assert.equal(fine.dsnReturn, "hdrs");
   assert.equal(fine.domain, "%H");
+});
+
+Deno.test("parseMsmtpConfig accepts auth scram-sha-256 and scram-sha-1", () => {
+  const accounts = parseMsmtpConfig(
+    [
+      "account a",
+      "host h",
+      "auth scram-sha-256",
+      "account b",
+      "host h",
+      "auth SCRAM-SHA-1",
+    ].join("\n"),
+  );
+  assert.equal(byName(accounts, "a").auth, "scram-sha-256");
+  assert.equal(byName(accounts, "a").unsupported, undefined);
+  assert.equal(byName(accounts, "b").auth, "scram-sha-1");
+  assert.equal(byName(accounts, "b").unsupported, undefined);
 });

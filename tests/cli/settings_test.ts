@@ -107,6 +107,25 @@ Deno.test("main maps auth mechanisms, tokens, domain and timeout", async () => {
   assert.equal(off.sent[0]!.options.auth, undefined);
 });
 
+Deno.test("main maps auth scram-sha-256 and scram-sha-1 to the SCRAM mechanisms", async () => {
+  for (
+    const [name, mechanism] of [
+      ["scram-sha-256", "SCRAM-SHA-256"],
+      ["scram-sha-1", "SCRAM-SHA-1"],
+    ] as const
+  ) {
+    const run = await optionsFor(
+      `account default\nhost h.example\ntls on\nauth ${name}\nuser ada\npassword pencil\n`,
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(run.sent[0]!.options.auth, {
+      username: "ada",
+      password: "pencil",
+      mechanism,
+    });
+  }
+});
+
 Deno.test("main refuses an account it cannot honour, naming the command and line", async () => {
   const pinned = await optionsFor(
     "account other\nhost o.example\ntls_fingerprint AA:BB\naccount default\nhost h.example\ntls_certcheck off\n",

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
+import { toHex } from "../../src/protocol/_base64.ts";
 import { hmacMd5, md5 } from "../../src/sasl/_md5.ts";
 
 const encoder = new TextEncoder();
-const hex = (bytes: Uint8Array): string => bytes.toHex();
+const hex = (bytes: Uint8Array): string => toHex(bytes);
 const repeat = (byte: number, count: number): Uint8Array =>
   new Uint8Array(count).fill(byte);
 
