@@ -15,6 +15,8 @@ const MECHANISMS: readonly AuthMechanism[] = [
   "CRAM-MD5",
   "XOAUTH2",
   "OAUTHBEARER",
+  "SCRAM-SHA-256",
+  "SCRAM-SHA-1",
 ];
 /** Ports where TLS starts with the first byte unless `tls=` says otherwise. */
 const IMPLICIT_PORTS: readonly number[] = [465, 2465];
@@ -43,8 +45,9 @@ function decode(part: string, what: string): string {
  *   for "@", `%3A` for ":");
  * - `smtp://[::1]:25`: an IPv6 address;
  * - parameters: `tls=implicit|starttls|opportunistic|none`,
- *   `auth=plain|login|cram-md5|xoauth2|oauthbearer` (with the last two the
- *   password is the access token), `domain=name` (the EHLO argument).
+ *   `auth=plain|login|cram-md5|scram-sha-256|scram-sha-1|xoauth2|oauthbearer`
+ *   (with the OAuth ones the password is the access token), `domain=name`
+ *   (the EHLO argument).
  *
  * Error messages never repeat the URL, which may hold a password.
  *

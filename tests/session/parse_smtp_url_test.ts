@@ -63,6 +63,10 @@ Deno.test("parseSmtpUrl reads the tls, auth and domain parameters", () => {
     accessToken: "ya29.tok",
     mechanism: "XOAUTH2",
   });
+  assert.equal(
+    parseSmtpUrl("smtp://u:p@h?auth=scram-sha-256").auth?.mechanism,
+    "SCRAM-SHA-256",
+  );
   const login = parseSmtpUrl("smtp://u:p@h?auth=login");
   assert.deepEqual(login.auth, {
     username: "u",
