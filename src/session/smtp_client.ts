@@ -12,7 +12,7 @@ import { errorMessage, Wire } from "./_wire.ts";
 import { Capabilities } from "../protocol/capabilities.ts";
 import type { Connect } from "../transport/connection.ts";
 import { failureReason } from "../transport/connection_failure.ts";
-import { denoConnect } from "../transport/deno_connect.ts";
+import { defaultConnect } from "../transport/default_connect.ts";
 import { CrlfStream } from "../protocol/_crlf_stream.ts";
 import { DotStuffStream } from "../protocol/dot_stuff_stream.ts";
 import { composeMessage } from "../mime/compose_message.ts";
@@ -956,7 +956,7 @@ function checkOptions(options: SmtpClientOptions): Settings {
     ...(auth ? { auth } : {}),
     timeouts,
     ...(options.signal ? { signal: options.signal } : {}),
-    connect: options.connect ?? denoConnect,
+    connect: options.connect ?? defaultConnect,
     chunking: options.chunking ?? true,
   };
 }
