@@ -81,6 +81,35 @@ const PY: Peer = {
   command: PYTHON,
   args: [path("bench/field/smtplib_client.py")],
 };
+/** Our client on Node and Bun (nodeConnect), from `.ci/_runtimes`. */
+function runtimePeer(name: string, binary: string, flags: string[]): Peer[] {
+  try {
+    Deno.statSync(binary);
+  } catch {
+    return [];
+  }
+  return [{
+    name: `@x/sendmail (${name}, nodeConnect)`,
+    command: binary,
+    args: [...flags, path("bench/field/ours_client.ts")],
+  }];
+}
+const RUNTIMES_DIR = path(".ci/_runtimes/");
+const OURS_NODE22 = runtimePeer(
+  "Node 22",
+  `${RUNTIMES_DIR}node22/node_modules/.bin/node`,
+  ["--experimental-strip-types", "--no-warnings"],
+);
+const OURS_NODE24 = runtimePeer(
+  "Node 24",
+  `${RUNTIMES_DIR}node24/node_modules/.bin/node`,
+  ["--no-warnings"],
+);
+const OURS_BUN = runtimePeer(
+  "Bun",
+  `${RUNTIMES_DIR}bun/node_modules/.bin/bun`,
+  ["run"],
+);
 const ONE_SHOT: Peer = {
   ...OURS,
   name: "@x/sendmail sendmail()",
@@ -307,6 +336,9 @@ async function throughput(connections: number): Promise<ThroughputRow[]> {
   const sink = await startSink();
   const peers: (Peer | "smtp-source")[] = [
     OURS,
+    ...OURS_NODE22,
+    ...OURS_NODE24,
+    ...OURS_BUN,
     "smtp-source",
     BARE,
     noDelay(NM_DENO),
@@ -556,9 +588,11 @@ async function roundTrips(): Promise<RoundTripRow[]> {
   for (const kind of ["smtp-server", "capture"] as const) {
     for (const tls of ["starttls", "implicit"] as const) {
       await using server = await tripServer(kind, tls);
+      // Node joins once src/sasl uses protocol/_base64.ts (AUTH needs
+      // base64, which Node 22 and 24 lack natively).
       const peers = kind === "smtp-server"
-        ? [OURS, ONE_SHOT, NM_DENO, NM_NODE]
-        : [OURS, ONE_SHOT, NM_NODE];
+        ? [OURS, ...OURS_BUN, ONE_SHOT, NM_DENO, NM_NODE]
+        : [OURS, ...OURS_BUN, ONE_SHOT, NM_NODE];
       for (const peer of peers) {
         log(`round trips, ${tls}: ${peer.name}`);
         // Warm-up, not counted: the server's first TLS session and the

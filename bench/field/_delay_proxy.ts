@@ -34,7 +34,14 @@ export class DelayProxy implements AsyncDisposable {
    * @param targetPort The server's port.
    * @param delayMs How long each server chunk is held.
    */
-  constructor(readonly targetPort: number, public delayMs: number) {
+  /** The server's port. */
+  readonly targetPort: number;
+  /** How long each server chunk is held, ms. */
+  delayMs: number;
+
+  constructor(targetPort: number, delayMs: number) {
+    this.targetPort = targetPort;
+    this.delayMs = delayMs;
     this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     this.port = (this.#listener.addr as Deno.NetAddr).port;
     this.#accepting = this.#accept();

@@ -1,6 +1,8 @@
 /**
  * Our client as one peer of the field benchmarks, run as its own process:
- * `deno run -A bench/field/ours_client.ts '<json>'`. It prints one JSON line
+ * `deno run -A bench/field/ours_client.ts '<json>'` (or `node` / `bun` on the
+ * same file: it uses no Deno API but in `memory` mode, and the session then
+ * connects with `nodeConnect`). It prints one JSON line
  * with its timings. Modes:
  *
  * - `throughput`: `count` messages from `messageFile` over `connections`
@@ -15,6 +17,8 @@
  * @module
  */
 
+import { readFile } from "node:fs/promises";
+import process from "node:process";
 import { sendmail, SmtpClient } from "../../mod.ts";
 import { FROM, textBlock, TO } from "./_message.ts";
 import { RssSampler } from "./_rss.ts";
@@ -35,11 +39,11 @@ interface Args {
   oneShot?: boolean;
 }
 
-const args: Args = JSON.parse(Deno.args[0] ?? "{}");
+const args: Args = JSON.parse(process.argv[2] ?? "{}");
 const hostname = args.hostname ?? "127.0.0.1";
 
 async function throughput(): Promise<unknown> {
-  const message = await Deno.readFile(args.messageFile!);
+  const message = await readFile(args.messageFile!);
   const count = args.count!;
   const connections = args.connections ?? 1;
   const start = performance.now();
@@ -47,13 +51,20 @@ async function throughput(): Promise<unknown> {
     Array.from({ length: connections }, async (_, index) => {
       const share = Math.floor(count / connections) +
         (index < count % connections ? 1 : 0);
-      await using client = await SmtpClient.connect({
+      const client = await SmtpClient.connect({
         hostname,
         port: args.port,
         tls: "none",
       });
-      for (let i = 0; i < share; i++) {
-        await client.send({ envelope: { from: FROM, to: [TO] }, raw: message });
+      try {
+        for (let i = 0; i < share; i++) {
+          await client.send({
+            envelope: { from: FROM, to: [TO] },
+            raw: message,
+          });
+        }
+      } finally {
+        await client.quit();
       }
     }),
   );
@@ -62,7 +73,7 @@ async function throughput(): Promise<unknown> {
 }
 
 async function phases(): Promise<unknown> {
-  const message = await Deno.readFile(args.messageFile!);
+  const message = await readFile(args.messageFile!);
   const marks: { label: string; at: number }[] = [];
   const label = (type: string, text: string): string =>
     type === "info" && /octets of message data sent/.test(text)
@@ -117,7 +128,7 @@ async function phases(): Promise<unknown> {
 }
 
 async function roundTrip(): Promise<unknown> {
-  const caCert = await Deno.readTextFile(args.caFile!);
+  const caCert = await readFile(args.caFile!, "utf8");
   const events: { ms: number; type: string; text: string }[] = [];
   const options = {
     hostname,

@@ -4,18 +4,19 @@ const DOT = 0x2e;
 const HELD = new Uint8Array([DOT, CR]);
 
 /** Where the scanner is in the current line. */
-enum State {
+const State = {
   /** At the start of a line. */
-  LineStart,
+  LineStart: 0,
   /** After a "." at the start of a line. */
-  Dot,
+  Dot: 1,
   /** After ".\r" at the start of a line. */
-  DotCr,
+  DotCr: 2,
   /** Anywhere else in a line. */
-  Middle,
+  Middle: 3,
   /** The terminating line was seen; the rest of the input is ignored. */
-  Done,
-}
+  Done: 4,
+} as const;
+type State = typeof State[keyof typeof State];
 
 /**
  * Ends the input at a line consisting of a single ".", as sendmail(8) reads

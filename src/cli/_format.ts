@@ -6,6 +6,7 @@
  */
 
 import { formatDate as formatRfc5322Date } from "../mime/_date.ts";
+import { toBase64, toHex } from "../protocol/_base64.ts";
 
 /**
  * Formats a date as RFC 5322 §3.3 date-time in local time with its zone
@@ -48,11 +49,11 @@ export function formatDisplayName(name: string): string {
 }
 
 function encodedWord(bytes: number[]): string {
-  return `=?UTF-8?B?${new Uint8Array(bytes).toBase64()}?=`;
+  return `=?UTF-8?B?${toBase64(new Uint8Array(bytes))}?=`;
 }
 
 /** Makes a Message-ID `<time.random@domain>` (angle brackets included). */
 export function makeMessageId(domain: string, now: Date): string {
-  const random = crypto.getRandomValues(new Uint8Array(12)).toHex();
+  const random = toHex(crypto.getRandomValues(new Uint8Array(12)));
   return `<${now.getTime().toString(36)}.${random}@${domain}>`;
 }

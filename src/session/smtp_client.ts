@@ -9,7 +9,7 @@ import type { Mail } from "../mime/mail.ts";
 import { chooseMechanism, startSasl } from "../sasl/_sasl.ts";
 import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
 import { failureReason } from "../transport/connection_failure.ts";
-import { denoConnect } from "../transport/deno_connect.ts";
+import { defaultConnect } from "../transport/default_connect.ts";
 import {
   checkSendOptions,
   type EnvelopePlan,
@@ -1063,7 +1063,7 @@ async function open(settings: SessionSettings): Promise<Wire> {
   const { hostname, port, tls, caCerts, signal, timeouts, logger } = settings;
   const timer = AbortSignal.timeout(timeouts.connect);
   const combined = signal ? AbortSignal.any([signal, timer]) : timer;
-  const connect = settings.connect ?? denoConnect;
+  const connect = settings.connect ?? defaultConnect;
   try {
     const conn = await connect({
       hostname,

@@ -7,6 +7,7 @@
  * @module
  */
 
+import * as base64 from "../protocol/_base64.ts";
 import { hmacMd5 } from "../sasl/_md5.ts";
 import { authenticateScram } from "./_auth_scram.ts";
 import type { TestServerAuthMechanism } from "./test_server_options.ts";
@@ -35,14 +36,14 @@ class BadBase64 extends Error {}
 function fromBase64(text: string): string {
   if (text === "=") return "";
   try {
-    return decoder.decode(Uint8Array.fromBase64(text));
+    return decoder.decode(base64.fromBase64(text));
   } catch {
     throw new BadBase64();
   }
 }
 
 function toBase64(text: string): string {
-  return encoder.encode(text).toBase64();
+  return base64.toBase64(encoder.encode(text));
 }
 
 function hex(bytes: Uint8Array): string {

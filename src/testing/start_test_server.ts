@@ -218,13 +218,14 @@ class CaptureServer implements TestServer {
       this.#server.close(() => resolve())
     );
     for (const session of this.#sessions) session.cancelTimers();
-    const sockets = [...this.#sockets];
-    for (const socket of sockets) socket.destroy();
-    await Promise.all(
-      sockets.map((socket) =>
-        new Promise((resolve) => socket.once("close", resolve))
-      ),
+    // Listen first, then destroy: on Node a socket under TLS closes with
+    // the TLS socket, before a listener attached afterwards would hear it.
+    const sockets = [...this.#sockets].filter((socket) => !socket.closed);
+    const closed = sockets.map((socket) =>
+      new Promise((resolve) => socket.once("close", resolve))
     );
+    for (const socket of sockets) socket.destroy();
+    await Promise.all(closed);
     await Promise.all(this.#running);
     await listenerClosed;
     for (const waiter of this.#waiters.splice(0)) {

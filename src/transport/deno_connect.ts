@@ -75,15 +75,19 @@ export const denoConnect: Connect = async (
   tcp.setNoDelay(true);
   if (options.tls !== "implicit") return wrap(tcp, false);
   // Implicit TLS: the same socket upgraded before any byte is read.
+  // Deno.startTls takes the socket over: from then on only the TLS
+  // connection can close it (an abort during the handshake must).
+  let upgrading: DenoTlsConn | undefined;
   return await abortable(
     upgrade(tcp, {
       hostname,
       ...(options.caCerts ? { caCerts: options.caCerts } : {}),
-    }),
+    }, (tls) => upgrading = tls),
     signal,
     (conn) => conn.close(),
   ).catch((error) => {
     close(tcp);
+    if (upgrading) close(upgrading);
     throw error;
   });
 };
