@@ -6,7 +6,12 @@
  * @module
  */
 
+import { dovecotInstalled } from "./dovecot.ts";
+import { eximBinary } from "./exim.ts";
+import { harakaCommand } from "./haraka.ts";
+import { openSmtpdBinary } from "./opensmtpd.ts";
 import { postfixDaemonDirectory } from "./postfix.ts";
+import { canMountPrivately } from "./unpacked.ts";
 
 /** A tool an interop test can require. Unknown names are looked up on PATH. */
 export type Requirement =
@@ -19,6 +24,11 @@ export type Requirement =
   | "openssl"
   | "git-send-email"
   | "postfix-smtpd"
+  | "dovecot"
+  | "dovecot-lmtp"
+  | "exim"
+  | "opensmtpd"
+  | "haraka"
   // deno-lint-ignore ban-types
   | (string & {});
 
@@ -35,6 +45,11 @@ const HINTS: Record<string, string> = {
   openssl: "apt-get install openssl",
   "git-send-email": "apt-get install git-email",
   "postfix-smtpd": "apt-get install postfix, and run as root",
+  dovecot: "apt-get install dovecot-core, and run as root",
+  "dovecot-lmtp": "apt-get install dovecot-core dovecot-lmtpd, and run as root",
+  exim: "run .ci/install_servers as root (unpacks exim4-daemon-light)",
+  opensmtpd: "run .ci/install_servers as root (unpacks opensmtpd)",
+  haraka: "run .ci/install_servers (npm Haraka into a private prefix)",
 };
 
 const found = new Map<string, string | undefined>();
@@ -105,6 +120,20 @@ export function missing(requirement: Requirement): string | undefined {
     case "postfix-smtpd":
       ok = postfixDaemonDirectory() !== undefined && Deno.uid() === 0 &&
         findBinary("postcat") !== undefined;
+      break;
+    case "dovecot":
+    case "dovecot-lmtp":
+      ok = dovecotInstalled(requirement === "dovecot-lmtp") &&
+        Deno.uid() === 0;
+      break;
+    case "exim":
+      ok = eximBinary() !== undefined && canMountPrivately();
+      break;
+    case "opensmtpd":
+      ok = openSmtpdBinary() !== undefined && canMountPrivately();
+      break;
+    case "haraka":
+      ok = harakaCommand() !== undefined;
       break;
     case "python3":
       ok = runs(PYTHON, ["-c", "pass"]);

@@ -55,57 +55,63 @@ export function unpackedVersion(server: string): string {
 export interface PrivateAccount {
   /** The user and group name. */
   name: string;
-  /** Its uid and gid. */
-  id: number;
   /** Its home directory. @default {"/nonexistent"} */
   home?: string;
+}
+
+/** What {@linkcode privateAccounts} made. */
+export interface PrivateAccounts {
+  /** The bind mounts over /etc/passwd and /etc/group, `[source, target]`. */
+  binds: [string, string][];
+  /** Each account's uid (its gid is the same), by name. */
+  ids: Record<string, number>;
 }
 
 /**
  * Writes `passwd` and `group` into `dir`: copies of the system's files with
  * `accounts` added (the users an unpacked server's binary looks up by a
  * compiled-in name), for {@linkcode privateMountCommand} to mount over
- * /etc/passwd and /etc/group.
+ * /etc/passwd and /etc/group. A name the system has keeps its ids; a new
+ * one gets an id no user or group of the system has.
  *
  * @param dir Where to write them.
- * @param accounts The accounts to add; an existing name is kept as it is.
- * @returns The bind mounts, `[source, target]` pairs.
+ * @param accounts The accounts to add.
+ * @returns The bind mounts and the accounts' ids.
  */
 export function privateAccounts(
   dir: string,
   accounts: PrivateAccount[],
-): [string, string][] {
+): PrivateAccounts {
   const passwd = Deno.readTextFileSync("/etc/passwd").trimEnd().split("\n");
   const group = Deno.readTextFileSync("/etc/group").trimEnd().split("\n");
-  const has = (lines: string[], name: string) =>
-    lines.some((line) => line.startsWith(`${name}:`));
-  for (const { name, id, home = "/nonexistent" } of accounts) {
-    if (!has(passwd, name)) {
-      passwd.push(`${name}:x:${id}:${id}::${home}:/usr/sbin/nologin`);
+  const used = new Set(
+    [...passwd, ...group].map((line) => Number(line.split(":")[2])),
+  );
+  const find = (lines: string[], name: string) =>
+    lines.find((line) => line.startsWith(`${name}:`));
+  const ids: Record<string, number> = {};
+  let next = 64_900;
+  for (const { name, home = "/nonexistent" } of accounts) {
+    const existing = find(passwd, name);
+    if (existing) {
+      ids[name] = Number(existing.split(":")[2]);
+      continue;
     }
-    if (!has(group, name)) group.push(`${name}:x:${id}:`);
+    while (used.has(next)) next++;
+    const id = next++;
+    used.add(id);
+    ids[name] = id;
+    passwd.push(`${name}:x:${id}:${id}::${home}:/usr/sbin/nologin`);
+    if (!find(group, name)) group.push(`${name}:x:${id}:`);
   }
   Deno.writeTextFileSync(`${dir}/passwd`, passwd.join("\n") + "\n");
   Deno.writeTextFileSync(`${dir}/group`, group.join("\n") + "\n");
   Deno.chmodSync(`${dir}/passwd`, 0o644);
   Deno.chmodSync(`${dir}/group`, 0o644);
-  return [[`${dir}/passwd`, "/etc/passwd"], [`${dir}/group`, "/etc/group"]];
-}
-
-/**
- * The id an account of {@linkcode privateAccounts} has in the private copy:
- * the system's own when the name exists, else `fallback`.
- *
- * @param name The user name.
- * @param fallback The id used when the system has no such user.
- * @returns The uid.
- */
-export function accountId(name: string, fallback: number): number {
-  for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
-    const [user, , uid] = line.split(":");
-    if (user === name && uid !== undefined) return Number(uid);
-  }
-  return fallback;
+  return {
+    binds: [[`${dir}/passwd`, "/etc/passwd"], [`${dir}/group`, "/etc/group"]],
+    ids,
+  };
 }
 
 function quote(word: string): string {
@@ -121,18 +127,22 @@ function quote(word: string): string {
  * @param binds `[source, target]` pairs, mounted in order.
  * @param command The executable.
  * @param args Its arguments.
+ * @param options `stderrToStdout`: the server's stderr joins its stdout
+ * (for servers that log to stderr, read line by line by `ChildLines`).
  * @returns The executable and arguments to spawn.
  */
 export function privateMountCommand(
   binds: [string, string][],
   command: string,
   args: string[],
+  options: { stderrToStdout?: boolean } = {},
 ): [string, string[]] {
+  const redirect = options.stderrToStdout ? " 2>&1" : "";
   const script = [
     ...binds.map(([source, target]) =>
       `mount --bind ${quote(source)} ${quote(target)}`
     ),
-    `exec ${[command, ...args].map(quote).join(" ")}`,
+    `exec ${[command, ...args].map(quote).join(" ")}${redirect}`,
   ].join(" && ");
   return ["unshare", ["-m", "sh", "-c", script]];
 }
