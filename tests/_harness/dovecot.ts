@@ -312,6 +312,14 @@ function dovecotConf(
     "    mode = 0666",
     "  }",
     "}",
+    // No auth penalty: after a failure from 127.0.0.1, Dovecot would delay
+    // every later authentication from it by seconds (its anvil counts
+    // failures per IP; auth, not root, cannot open a mode 0 socket).
+    "service anvil {",
+    "  unix_listener anvil-auth-penalty {",
+    "    mode = 0",
+    "  }",
+    "}",
     ...lmtp,
     "",
   ].join("\n");

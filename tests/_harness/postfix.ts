@@ -71,6 +71,11 @@ export interface Postfix extends AsyncDisposable {
   readonly ports: Readonly<Record<string, number>>;
   /** Every message held so far, oldest first. */
   messages(): Promise<PostfixMessage[]>;
+  /**
+   * The messages held since the last call (or since the start), oldest
+   * first: only those are read with postcat, so a long run stays fast.
+   */
+  newMessages(): Promise<PostfixMessage[]>;
   /** What Postfix logged (maillog_file is stdout). */
   readonly log: string;
 }
@@ -412,12 +417,24 @@ class Instance implements Postfix {
     return this.#log.join("\n");
   }
 
-  async messages(): Promise<PostfixMessage[]> {
+  readonly #seen = new Set<string>();
+
+  async newMessages(): Promise<PostfixMessage[]> {
+    const messages = await this.#read((id) => !this.#seen.has(id));
+    for (const { id } of messages) this.#seen.add(id);
+    return messages;
+  }
+
+  messages(): Promise<PostfixMessage[]> {
+    return this.#read(() => true);
+  }
+
+  async #read(wanted: (id: string) => boolean): Promise<PostfixMessage[]> {
     const files: { file: string; id: string; mtime: number }[] = [];
     // Accepted mail is written to hold before smtpd answers the final ".".
     for (const sub of ["hold", "incoming", "active", "deferred"]) {
       for await (const entry of Deno.readDir(`${this.#queue}/${sub}`)) {
-        if (!entry.isFile) continue;
+        if (!entry.isFile || !wanted(entry.name)) continue;
         const file = `${this.#queue}/${sub}/${entry.name}`;
         const info = await Deno.stat(file);
         files.push({ file, id: entry.name, mtime: info.mtime!.getTime() });
