@@ -51,6 +51,8 @@ export interface CellOutcome {
   used: string[];
   /** Something worth a note in the table (an answer of the server). */
   note?: string;
+  /** The server's EHLO (or LHLO) keywords in this mode, after TLS if any. */
+  offered?: string[];
 }
 
 function record(result: MatrixResult): void {
@@ -103,7 +105,8 @@ export async function matrixStep(
 
 function firstLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0]!.slice(0, 200);
+  const line = text.split("\n")[0]!;
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
 }
 
 const encoder = new TextEncoder();
@@ -291,6 +294,24 @@ export class Transcript {
       }
     }
     return ahead;
+  }
+
+  /**
+   * The keyword lines of the server's last EHLO or LHLO reply (its first
+   * line, the greeting name, left out): what it offers in this mode.
+   */
+  get ehlo(): string[] {
+    let start = -1;
+    this.events.forEach((e, i) => {
+      if (e.type === "client" && /^(EHLO|LHLO) /.test(e.text)) start = i;
+    });
+    const lines: string[] = [];
+    for (const e of this.events.slice(start + 1)) {
+      if (e.type !== "server") continue;
+      lines.push(e.text.slice(4));
+      if (!/^\d{3}-/.test(e.text)) break;
+    }
+    return lines.slice(1);
   }
 
   /** The final reply lines of the server, in order. */

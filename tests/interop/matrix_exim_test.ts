@@ -135,6 +135,7 @@ Deno.test(interop({
       }
       return {
         used: used(seen.at(-1)!, log, tls === "implicit" ? "implicit" : "main"),
+        offered: log.ehlo,
       };
     }
 

@@ -141,7 +141,7 @@ Deno.test(interop({
         used.push(`AUTH ${(extra.auth as { mechanism: string }).mechanism}`);
       }
       used.push("PIPELINING", "DATA");
-      return { used };
+      return { used, offered: log.ehlo };
     }
 
     await matrixStep(

@@ -88,7 +88,7 @@ Deno.test(interop({
           smtpd.log,
           /smtp message msgid=\S+ size=\d+ nrcpt=1 proto=ESMTP/,
         );
-        return { used: ["DATA"] };
+        return { used: ["DATA"], offered: log.ehlo };
       },
     );
 

@@ -167,7 +167,7 @@ async function clientCell(
   const s = await session(postfix, service, mark);
   assert.equal(s.counts.mail, String(messages.length), s.lines.join("\n"));
   check(s, log);
-  return { used: used(s, log) };
+  return { used: used(s, log), offered: log.ehlo };
 }
 
 Deno.test(interop({
