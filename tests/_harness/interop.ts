@@ -6,7 +6,12 @@
  * @module
  */
 
+import { dovecotInstalled } from "./dovecot.ts";
+import { eximBinary } from "./exim.ts";
+import { harakaCommand } from "./haraka.ts";
+import { openSmtpdBinary } from "./opensmtpd.ts";
 import { postfixDaemonDirectory } from "./postfix.ts";
+import { canMountPrivately } from "./unpacked.ts";
 
 /** A tool an interop test can require. Unknown names are looked up on PATH. */
 export type Requirement =
@@ -20,6 +25,11 @@ export type Requirement =
   | "git-send-email"
   | "postfix-smtpd"
   | "root"
+  | "dovecot"
+  | "dovecot-lmtp"
+  | "exim"
+  | "opensmtpd"
+  | "haraka"
   // deno-lint-ignore ban-types
   | (string & {});
 
@@ -39,6 +49,11 @@ const HINTS: Record<string, string> = {
   root: "run as root",
   ip: "apt-get install iproute2",
   unshare: "apt-get install util-linux",
+  dovecot: "apt-get install dovecot-core, and run as root",
+  "dovecot-lmtp": "apt-get install dovecot-core dovecot-lmtpd, and run as root",
+  exim: "run .ci/install_servers as root (unpacks exim4-daemon-light)",
+  opensmtpd: "run .ci/install_servers as root (unpacks opensmtpd)",
+  haraka: "run .ci/install_servers (npm Haraka into a private prefix)",
 };
 
 const found = new Map<string, string | undefined>();
@@ -112,6 +127,20 @@ export function missing(requirement: Requirement): string | undefined {
       break;
     case "root":
       ok = Deno.uid() === 0;
+      break;
+    case "dovecot":
+    case "dovecot-lmtp":
+      ok = dovecotInstalled(requirement === "dovecot-lmtp") &&
+        Deno.uid() === 0;
+      break;
+    case "exim":
+      ok = eximBinary() !== undefined && canMountPrivately();
+      break;
+    case "opensmtpd":
+      ok = openSmtpdBinary() !== undefined && canMountPrivately();
+      break;
+    case "haraka":
+      ok = harakaCommand() !== undefined;
       break;
     case "python3":
       ok = runs(PYTHON, ["-c", "pass"]);

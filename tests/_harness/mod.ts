@@ -57,6 +57,33 @@ export {
   type Postfix,
   type PostfixMessage,
   type PostfixOptions,
+  type PostfixService,
   startPostfix,
 } from "./postfix.ts";
+export {
+  type Dovecot,
+  DOVECOT_DEFAULT_USER,
+  type DovecotLmtp,
+  type DovecotMechanism,
+  type DovecotOptions,
+  type DovecotUser,
+  type MaildirMessage,
+  readMaildir,
+  startDovecot,
+} from "./dovecot.ts";
+export {
+  type Exim,
+  type EximMessage,
+  type EximOptions,
+  type EximUser,
+  startExim,
+} from "./exim.ts";
+export { type OpenSmtpd, startOpenSmtpd } from "./opensmtpd.ts";
+export {
+  type Haraka,
+  type HarakaMessage,
+  type HarakaOptions,
+  type HarakaUser,
+  startHaraka,
+} from "./haraka.ts";
 export { ChildLines } from "./process.ts";

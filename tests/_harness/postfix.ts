@@ -19,6 +19,7 @@
  * @module
  */
 
+import type { TestCerts } from "./certs.ts";
 import { freePort, listening } from "./net.ts";
 import { ChildLines } from "./process.ts";
 
@@ -64,18 +65,60 @@ export interface PostfixMessage {
 export interface Postfix extends AsyncDisposable {
   /** Always `127.0.0.1`. */
   readonly hostname: string;
-  /** The port smtpd listens on. */
+  /** The port the main smtpd listens on. */
   readonly port: number;
+  /** The port of each of {@linkcode PostfixOptions.services}, by name. */
+  readonly ports: Readonly<Record<string, number>>;
   /** Every message held so far, oldest first. */
   messages(): Promise<PostfixMessage[]>;
+  /**
+   * The messages held since the last call (or since the start), oldest
+   * first: only those are read with postcat, so a long run stays fast.
+   */
+  newMessages(): Promise<PostfixMessage[]>;
   /** What Postfix logged (maillog_file is stdout). */
   readonly log: string;
+}
+
+/**
+ * One more smtpd listener of the instance, on a free port of its own, with
+ * settings that override main.cf for it alone (master.cf `-o`).
+ */
+export interface PostfixService {
+  /** Its name: the key of {@linkcode Postfix.ports}, and its log name `postfix/NAME`. */
+  name: string;
+  /**
+   * `"implicit"`: TLS from the first byte (`smtpd_tls_wrappermode`);
+   * `"starttls"`: STARTTLS offered and required before MAIL (and AUTH);
+   * `"none"`: as main.cf says. TLS needs {@linkcode PostfixOptions.certs}.
+   * @default {"none"}
+   */
+  tls?: "implicit" | "starttls" | "none";
+  /** Refuse mail from clients that did not authenticate (submission). @default {false} */
+  authRequired?: boolean;
+  /** More settings for this listener alone (`-o name=value`). */
+  settings?: Record<string, string>;
 }
 
 /** Options for {@linkcode startPostfix}. */
 export interface PostfixOptions {
   /** More main.cf settings, applied last. */
   main?: Record<string, string>;
+  /**
+   * The certificate for TLS: STARTTLS is then offered (security level
+   * `may`) on every listener, and `tls` services can be asked for.
+   * @default {no TLS}
+   */
+  certs?: TestCerts;
+  /**
+   * A Dovecot auth socket (`Dovecot.authSocket` of dovecot.ts): AUTH is then
+   * offered with the mechanisms Dovecot offers (`smtpd_sasl_type =
+   * dovecot`), without TLS too (loopback tests).
+   * @default {no AUTH}
+   */
+  sasl?: string;
+  /** More smtpd listeners (submission, smtps, strict modes). @default {[]} */
+  services?: PostfixService[];
 }
 
 function idOf(name: string, file: string): number {
@@ -168,8 +211,21 @@ export async function startPostfix(
       smtpd_forbid_bare_newline: "reject",
       smtpd_forbid_bare_newline_exclusions: "",
       maillog_file: "/dev/stdout",
+      ...tlsSettings(options.certs),
+      ...saslSettings(options.sasl),
       ...options.main,
     };
+    const services = options.services ?? [];
+    for (const service of services) {
+      if (!/^[a-z][a-z0-9_-]*$/.test(service.name)) {
+        throw new TypeError(`Cannot name a Postfix service "${service.name}"`);
+      }
+      if ((service.tls ?? "none") !== "none" && !options.certs) {
+        throw new TypeError(
+          `Cannot give Postfix service "${service.name}" TLS without certs`,
+        );
+      }
+    }
     await Deno.writeTextFile(
       `${conf}/main.cf`,
       Object.entries(main).map(([k, v]) => `${k} = ${v}\n`).join(""),
@@ -177,7 +233,18 @@ export async function startPostfix(
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = freePort();
-      await Deno.writeTextFile(`${conf}/master.cf`, masterCf(port));
+      const ports: Record<string, number> = {};
+      for (const service of services) {
+        let extra = freePort();
+        while (extra === port || Object.values(ports).includes(extra)) {
+          extra = freePort();
+        }
+        ports[service.name] = extra;
+      }
+      await Deno.writeTextFile(
+        `${conf}/master.cf`,
+        masterCf(port, services, ports, options.certs !== undefined),
+      );
       // Postfix waits until a configuration file is a second old: age them.
       const past = new Date(Date.now() - 60_000);
       for (const name of ["main.cf", "master.cf"]) {
@@ -192,12 +259,14 @@ export async function startPostfix(
         await child.waitFor(
           () => {
             log.push(...child.takeLines());
-            return listening(port) ? true : undefined;
+            return [port, ...Object.values(ports)].every(listening)
+              ? true
+              : undefined;
           },
           10_000,
           `Postfix to listen on 127.0.0.1:${port}`,
         );
-        return new Instance(child, port, dir, conf, queue, log);
+        return new Instance(child, port, ports, dir, conf, queue, log);
       } catch (error) {
         lastError = error;
         await child[Symbol.asyncDispose]();
@@ -211,10 +280,76 @@ export async function startPostfix(
   }
 }
 
-function masterCf(port: number): string {
+function tlsSettings(certs: TestCerts | undefined): Record<string, string> {
+  if (!certs) return {};
+  return {
+    smtpd_tls_cert_file: certs.certFile,
+    smtpd_tls_key_file: certs.keyFile,
+    smtpd_tls_security_level: "may",
+    smtpd_tls_loglevel: "1",
+    smtpd_tls_received_header: "yes",
+    smtpd_tls_auth_only: "no",
+  };
+}
+
+function saslSettings(socket: string | undefined): Record<string, string> {
+  if (!socket) return {};
+  return {
+    smtpd_sasl_auth_enable: "yes",
+    smtpd_sasl_type: "dovecot",
+    smtpd_sasl_path: socket,
+    smtpd_sasl_security_options: "noanonymous",
+    smtpd_sasl_local_domain: "",
+    // Relaying is open to loopback anyway; authenticated clients too.
+    smtpd_relay_restrictions:
+      "permit_mynetworks, permit_sasl_authenticated, reject",
+  };
+}
+
+function serviceSettings(service: PostfixService): Record<string, string> {
+  const settings: Record<string, string> = {
+    syslog_name: `postfix/${service.name}`,
+  };
+  if (service.tls === "implicit") {
+    settings.smtpd_tls_wrappermode = "yes";
+    settings.smtpd_tls_security_level = "encrypt";
+  } else if (service.tls === "starttls") {
+    settings.smtpd_tls_security_level = "encrypt";
+    settings.smtpd_tls_auth_only = "yes";
+  }
+  if (service.authRequired) {
+    // HOLD is applied and the list goes on: unauthenticated clients are
+    // then refused, authenticated ones permitted (and held).
+    settings.smtpd_client_restrictions =
+      "static:HOLD, permit_sasl_authenticated, reject";
+    settings.smtpd_relay_restrictions = "permit_sasl_authenticated, reject";
+  }
+  return { ...settings, ...service.settings };
+}
+
+function masterCf(
+  port: number,
+  services: PostfixService[],
+  ports: Record<string, number>,
+  tls: boolean,
+): string {
+  const extra = services.map((service) => {
+    const settings = Object.entries(serviceSettings(service)).map((
+      [name, value],
+    ) =>
+      /^[^\s{}]*$/.test(value)
+        ? `-o ${name}=${value}`
+        : `-o { ${name} = ${value} }`
+    );
+    return `127.0.0.1:${ports[service.name]} inet n - n - - smtpd ${
+      settings.join(" ")
+    }`;
+  });
   // service type private unpriv chroot wakeup maxproc command
   return [
     `127.0.0.1:${port} inet n - n - - smtpd`,
+    ...extra,
+    ...(tls ? ["tlsmgr unix - - n 1000? 1 tlsmgr"] : []),
     "cleanup unix n - n - 0 cleanup",
     "qmgr unix n - n 300 1 qmgr",
     "rewrite unix - - n - - trivial-rewrite",
@@ -252,6 +387,7 @@ async function postcat(conf: string, flag: string, file: string) {
 class Instance implements Postfix {
   readonly hostname = "127.0.0.1";
   readonly port: number;
+  readonly ports: Readonly<Record<string, number>>;
   readonly #child: ChildLines;
   readonly #dir: string;
   readonly #conf: string;
@@ -261,6 +397,7 @@ class Instance implements Postfix {
   constructor(
     child: ChildLines,
     port: number,
+    ports: Record<string, number>,
     dir: string,
     conf: string,
     queue: string,
@@ -268,6 +405,7 @@ class Instance implements Postfix {
   ) {
     this.#child = child;
     this.port = port;
+    this.ports = ports;
     this.#dir = dir;
     this.#conf = conf;
     this.#queue = queue;
@@ -279,12 +417,24 @@ class Instance implements Postfix {
     return this.#log.join("\n");
   }
 
-  async messages(): Promise<PostfixMessage[]> {
+  readonly #seen = new Set<string>();
+
+  async newMessages(): Promise<PostfixMessage[]> {
+    const messages = await this.#read((id) => !this.#seen.has(id));
+    for (const { id } of messages) this.#seen.add(id);
+    return messages;
+  }
+
+  messages(): Promise<PostfixMessage[]> {
+    return this.#read(() => true);
+  }
+
+  async #read(wanted: (id: string) => boolean): Promise<PostfixMessage[]> {
     const files: { file: string; id: string; mtime: number }[] = [];
     // Accepted mail is written to hold before smtpd answers the final ".".
     for (const sub of ["hold", "incoming", "active", "deferred"]) {
       for await (const entry of Deno.readDir(`${this.#queue}/${sub}`)) {
-        if (!entry.isFile) continue;
+        if (!entry.isFile || !wanted(entry.name)) continue;
         const file = `${this.#queue}/${sub}/${entry.name}`;
         const info = await Deno.stat(file);
         files.push({ file, id: entry.name, mtime: info.mtime!.getTime() });
