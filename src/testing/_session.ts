@@ -136,7 +136,41 @@ export function parsePathArgs(
   return { path, params };
 }
 
-/** One connection; {@linkcode Session.run} resolves when it is over. */
+/** Transcript entries kept from the start of a connection. */
+export const TRANSCRIPT_HEAD = 1000;
+/** At least this many of the latest entries are kept too. */
+export const TRANSCRIPT_TAIL = 1000;
+
+/**
+ * A connection's transcript, bounded: the first TRANSCRIPT_HEAD entries, an
+ * info entry saying how many were dropped, and the latest entries (between
+ * TRANSCRIPT_TAIL and twice that). A client sending 800,000 NOOPs cannot
+ * make the server hold them all. The array is live (the server's
+ * `transcripts` share it).
+ */
+function pushBounded(
+  transcript: TranscriptLine[],
+  entry: TranscriptLine,
+): void {
+  transcript.push(entry);
+  if (transcript.length < TRANSCRIPT_HEAD + 1 + 2 * TRANSCRIPT_TAIL) return;
+  const marker = transcript[TRANSCRIPT_HEAD];
+  const previously = marker?.dropped;
+  const start = previously === undefined
+    ? TRANSCRIPT_HEAD
+    : TRANSCRIPT_HEAD + 1;
+  transcript.splice(start, TRANSCRIPT_TAIL);
+  const dropped = (previously ?? 0) + TRANSCRIPT_TAIL;
+  const line: TranscriptLine = {
+    type: "info",
+    text: `${dropped} transcript lines dropped`,
+    dropped,
+  };
+  if (previously === undefined) transcript.splice(TRANSCRIPT_HEAD, 0, line);
+  else transcript[TRANSCRIPT_HEAD] = line;
+}
+
+/** One connection; {@linkcode ServerSession.run} resolves when it is over. */
 export class ServerSession {
   readonly transcript: TranscriptLine[] = [];
   #t: Transport;
@@ -159,6 +193,8 @@ export class ServerSession {
   #to: string[] = [];
   #rcptParams: Params[] = [];
   #bdat: Uint8Array[] | undefined;
+  /** Octets of BDAT chunks in the current transaction, kept or not. */
+  #bdatSize = 0;
   #enterData = false;
   #messages = 0;
   #counts = new Map<HookVerb, number>();
@@ -882,12 +918,15 @@ export class ServerSession {
   async #data(): Promise<void> {
     const unstuffer = new DotUnstuffer();
     const parts: Uint8Array[] = [];
+    const limit = this.#config.sizeLimit ?? 0;
     let size = 0;
     let bytes = this.#reader.take();
     while (true) {
       const data = unstuffer.push(bytes);
       size += data.length;
-      parts.push(data);
+      // Past the advertised SIZE the data is read to its end but not kept.
+      if (limit === 0 || size <= limit) parts.push(data);
+      else parts.length = 0;
       if (unstuffer.done) {
         this.#reader.push(unstuffer.rest);
         break;
@@ -903,7 +942,23 @@ export class ServerSession {
     }
     this.#info(`Message data: ${size} bytes`);
     this.#client(".");
+    if (limit > 0 && size > limit) return await this.#oversized("DATA", size);
     await this.#messageEnd(concatBytes(parts), "DATA");
+  }
+
+  /** A message over the SIZE limit: refused, nothing of it kept. */
+  async #oversized(verb: "DATA" | "BDAT", size: number): Promise<void> {
+    this.#info(`Message refused: ${size} octets exceed the SIZE limit`);
+    await this.#dispatch(verb === "DATA" ? "DATA_END" : "BDAT", "", "", {
+      run: () =>
+        this.#reply(
+          552,
+          "5.3.4",
+          "Message size exceeds fixed maximum message size",
+        ),
+      apply: NO_OP,
+    });
+    this.#resetTransaction();
   }
 
   async #bdatCommand(line: string, args: string): Promise<void> {
@@ -917,6 +972,11 @@ export class ServerSession {
     }
     const size = Number(match[1]);
     const last = match[2] !== undefined;
+    const limit = this.#config.sizeLimit ?? 0;
+    const before = this.#bdatSize;
+    // Over the advertised SIZE: the chunk is read (to stay in step) but
+    // never held, whatever size it declares.
+    const discard = limit > 0 && before + size > limit;
     // The chunk is read whatever the reply will be (RFC 3030 §2).
     const parts: Uint8Array[] = [];
     let got = 0;
@@ -929,11 +989,29 @@ export class ServerSession {
         return;
       }
       const part = this.#reader.take(size - got);
-      parts.push(part);
+      if (!discard) parts.push(part);
       got += part.length;
     }
-    const chunk = concatBytes(parts);
     this.#info(`BDAT chunk: ${size} bytes${last ? " (last)" : ""}`);
+    if (discard) {
+      this.#bdatSize = before + size;
+      if (this.#from !== undefined) this.#bdat ??= [];
+      return await this.#dispatch("BDAT", line, args, {
+        run: () => {
+          this.#reply(
+            552,
+            "5.3.4",
+            "Message size exceeds fixed maximum message size",
+          );
+          if (last) this.#resetTransaction();
+        },
+        apply: () => {
+          if (last) this.#resetTransaction();
+        },
+      });
+    }
+    this.#bdatSize = before + size;
+    const chunk = concatBytes(parts);
     const append = () => {
       this.#bdat ??= [];
       this.#bdat.push(chunk);
@@ -1017,6 +1095,7 @@ export class ServerSession {
     this.#to = [];
     this.#rcptParams = [];
     this.#bdat = undefined;
+    this.#bdatSize = 0;
   }
 
   // ---- output ----------------------------------------------------------
@@ -1048,14 +1127,14 @@ export class ServerSession {
   }
 
   #client(text: string): void {
-    this.transcript.push({ type: "client", text });
+    pushBounded(this.transcript, { type: "client", text });
   }
 
   #server(text: string): void {
-    this.transcript.push({ type: "server", text });
+    pushBounded(this.transcript, { type: "server", text });
   }
 
   #info(text: string): void {
-    this.transcript.push({ type: "info", text });
+    pushBounded(this.transcript, { type: "info", text });
   }
 }

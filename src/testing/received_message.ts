@@ -9,6 +9,11 @@ export interface TranscriptLine {
   readonly type: "client" | "server" | "info";
   /** The line without its CRLF; SASL credentials show as `[redacted]`. */
   readonly text: string;
+  /**
+   * On the info line that stands for lines dropped from a long transcript
+   * (the first 1000 and the latest 1000 or more are kept): how many.
+   */
+  readonly dropped?: number;
 }
 
 /** The SMTP envelope of a {@linkcode ReceivedMessage}. */
