@@ -78,6 +78,51 @@ function isFieldStart(line: Uint8Array): boolean {
   return line[i] === COLON;
 }
 
+/**
+ * Where the line starting at `from` ends: the index of its LF (also the LF
+ * of a CRLF), or of a bare CR, which the wire
+ * turns into a line break too (a bare CR inside "Subject: hi\rBcc: x" must
+ * not smuggle a Bcc field past its removal). -1: no line break yet; -2: a CR
+ * ends the buffer and the next byte decides.
+ */
+function lineBreak(
+  bytes: Uint8Array,
+  from: number,
+  to: number,
+  eof: boolean,
+): number {
+  for (let i = from; i < to; i++) {
+    const b = bytes[i];
+    if (b === LF) return i;
+    if (b === CR) {
+      if (i + 1 < to) return bytes[i + 1] === LF ? i + 1 : i;
+      return eof ? i : -2;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Bytes with every bare CR turned into CRLF, as the wire will send it; a
+ * bare LF is left as given (the wire makes it CRLF, and a field passed on
+ * keeps its bytes).
+ */
+function crlf(bytes: Uint8Array): Uint8Array {
+  let bare = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === CR && bytes[i + 1] !== LF) bare++;
+  }
+  if (bare === 0) return bytes.slice();
+  const out = new Uint8Array(bytes.length + bare);
+  let o = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    out[o++] = b;
+    if (b === CR && bytes[i + 1] !== LF) out[o++] = LF;
+  }
+  return out;
+}
+
 function isEmptyLine(line: Uint8Array): boolean {
   return line.length === 0 || (line.length === 1 && line[0] === CR);
 }
@@ -114,7 +159,8 @@ export async function readHeaderBlock(
     const bytes = buffer.bytes;
     return {
       fields: fields.map(({ start, end }) => {
-        let raw = bytes.slice(start, end);
+        // As on the wire: a bare CR is a line break.
+        let raw = crlf(bytes.subarray(start, end));
         if (raw[raw.length - 1] !== LF) {
           // The last line of the input had no line ending.
           const ended = new Uint8Array(raw.length + 2);
@@ -131,7 +177,14 @@ export async function readHeaderBlock(
 
   while (true) {
     const bytes = buffer.bytes;
-    let newline = bytes.subarray(lineStart, buffer.length).indexOf(LF);
+    let newline = lineBreak(bytes, lineStart, buffer.length, eof);
+    if (newline === -2) {
+      // A CR last in the buffer: whether a LF follows is not known yet.
+      const { value, done } = await reader.read();
+      if (done) eof = true;
+      else buffer.push(value);
+      continue;
+    }
     if (newline === -1 && !eof) {
       if (buffer.length > maxBytes) {
         throw new CliError(
@@ -145,8 +198,8 @@ export async function readHeaderBlock(
       continue;
     }
     // At the end of input the last line may lack its line ending.
-    const lineEnd = newline === -1 ? buffer.length : lineStart + newline + 1;
-    newline = newline === -1 ? buffer.length : lineStart + newline;
+    const lineEnd = newline === -1 ? buffer.length : newline + 1;
+    newline = newline === -1 ? buffer.length : newline;
     if (lineStart === buffer.length) return finish("eof", lineStart);
     if (lineStart > maxBytes) {
       throw new CliError(
