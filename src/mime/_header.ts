@@ -1,6 +1,7 @@
 // Header fields: name validation, folding at 78 columns, unstructured text,
 // MIME parameters (RFC 2045, RFC 2231).
 
+import { hasControlOrC1 } from "../protocol/_control.ts";
 import {
   encodeWords,
   MAX_ENCODED_WORD,
@@ -101,8 +102,7 @@ export function unstructured(
   const tooLong = tokens.some((t, i) =>
     t.length + (i === 0 ? name.length + 2 : 0) > limit
   );
-  // deno-lint-ignore no-control-regex
-  const hasControl = /[\x00-\x08\x0a-\x1f\x7f]/.test(clean);
+  const hasControl = hasControlOrC1(clean, { allowTab: true });
   const hasNonAscii = /[\u0080-\u{10ffff}]/u.test(clean);
   if (hasControl || hasNonAscii || tooLong || (text && needsEncoding(clean))) {
     const words = encodeWords(clean, firstRoom(name));

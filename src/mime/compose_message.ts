@@ -284,9 +284,7 @@ function customHeaders(headers: Mail["headers"]): [string, string][] {
  * import { composeMessage } from "@x/sendmail/mime";
  * import assert from "node:assert/strict";
  *
- * const png = Uint8Array.fromBase64(
- *   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
- * );
+ * const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
  * const message = composeMessage({
  *   from: "Ada <ada@example.com>",
  *   to: "grace@example.org",
