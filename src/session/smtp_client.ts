@@ -16,6 +16,11 @@ import { denoConnect } from "../transport/deno_connect.ts";
 import { CrlfStream } from "../protocol/_crlf_stream.ts";
 import { DotStuffStream } from "../protocol/dot_stuff_stream.ts";
 import { composeMessage } from "../mime/compose_message.ts";
+import {
+  type DkimSigning,
+  prepareDkim,
+  signPrepared,
+} from "../dkim/_sign_prepared.ts";
 import type { Mail } from "../mime/mail.ts";
 import type { RawMessage } from "./raw_message.ts";
 import type { Reply } from "../protocol/reply.ts";
@@ -54,6 +59,7 @@ interface Settings {
   signal?: AbortSignal;
   connect: Connect;
   chunking: boolean;
+  dkim?: DkimSigning;
 }
 
 /** The size BDAT chunks are gathered to (the first one goes with MAIL). */
@@ -110,6 +116,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const settings = checkOptions(options);
     const { signal, timeouts } = settings;
     signal?.throwIfAborted();
+    await settings.dkim?.ready();
     const wire = await open(settings, options.logger);
     const client = new SmtpClient(wire, settings);
     const onAbort = () => wire.fail(signal!.reason);
@@ -345,7 +352,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     message: Mail | RawMessage,
     options: SendOptions,
   ): Promise<SendResult> {
-    const prepared = prepare(message);
+    const prepared = await prepare(message, this.#settings.dkim);
     try {
       const { commands, from, to } = this.#transaction(prepared, options);
       return await this.#transact(prepared, commands, from, to);
@@ -894,8 +901,17 @@ function connectFailure(
   }
 }
 
-function prepare(message: Mail | RawMessage): PreparedMessage {
-  if (isRawMessage(message)) return prepareRaw(message);
+async function prepare(
+  message: Mail | RawMessage,
+  dkim: DkimSigning | undefined,
+): Promise<PreparedMessage> {
+  if (isRawMessage(message)) {
+    const prepared = prepareRaw(message);
+    // DKIM reads the raw source itself: twice when it can.
+    return dkim
+      ? { ...prepared, ...await signPrepared(message.raw, dkim) }
+      : prepared;
+  }
   if (typeof message !== "object" || message === null) {
     throw new TypeError("Cannot send message: expected a Mail or a RawMessage");
   }
@@ -906,7 +922,9 @@ function prepare(message: Mail | RawMessage): PreparedMessage {
     smtputf8: composed.envelope.smtputf8,
     eightBit: composed.eightBit,
     messageId: composed.messageId,
-    readable: composed.readable,
+    ...(dkim
+      ? await signPrepared(composed, dkim)
+      : { readable: composed.readable }),
   };
 }
 
@@ -958,6 +976,7 @@ function checkOptions(options: SmtpClientOptions): Settings {
     ...(options.signal ? { signal: options.signal } : {}),
     connect: options.connect ?? denoConnect,
     chunking: options.chunking ?? true,
+    ...(options.dkim === undefined ? {} : { dkim: prepareDkim(options.dkim) }),
   };
 }
 
