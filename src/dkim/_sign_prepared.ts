@@ -9,7 +9,13 @@
 
 import type { ComposedMessage } from "../mime/compose_message.ts";
 import { resolveSigners, type Signers } from "./_signer.ts";
-import { prefixed, signSource, type Source, sourceOf } from "./_two_pass.ts";
+import {
+  type MessageInput,
+  prefixed,
+  signSource,
+  type Source,
+  sourceOf,
+} from "./_two_pass.ts";
 
 /** DKIM options checked for a session: see {@linkcode prepareDkim}. */
 export interface DkimSigning {
@@ -62,9 +68,7 @@ function composedSource(message: ComposedMessage): Source {
  * refused.
  */
 export async function signPrepared(
-  message: ComposedMessage | string | Uint8Array | Blob | ReadableStream<
-    Uint8Array
-  >,
+  message: ComposedMessage | MessageInput,
   dkim: DkimSigning,
 ): Promise<{ readable: ReadableStream<Uint8Array>; size: number }> {
   const isComposed = typeof message === "object" && message !== null &&
