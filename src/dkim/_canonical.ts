@@ -59,6 +59,79 @@ export class BodyHash {
 
   /** Feeds input[from, to). */
   update(input: Uint8Array, from = 0, to = input.length): void {
+    if (!this.#afterCr && !this.#space) {
+      // Most of a body is lines canonicalization leaves as they are (base64,
+      // quoted-printable): hash those straight from the input.
+      const end = this.#verbatimEnd(input, from, to);
+      if (end > from) {
+        this.#flush();
+        // Empty lines held back are followed by content: they are written.
+        for (; this.#emptyLines > 0; this.#emptyLines--) this.#crlf();
+        this.#flush();
+        this.#hash.update(input.subarray(from, end));
+        this.#written += end - from;
+        this.#content = false;
+        from = end;
+      }
+    }
+    this.#slow(input, from, to);
+  }
+
+  /**
+   * How far input[from, to) is its own canonical form: up to the CRLF of
+   * its last line with content, when every line end before it is CRLF and
+   * (relaxed) no tab, no run of two spaces and no space before a line end
+   * occurs. Empty lines after that are left to the state machine, which
+   * holds them back. Returns `from` when there is no such prefix.
+   */
+  #verbatimEnd(input: Uint8Array, from: number, to: number): number {
+    const relaxed = this.#relaxed;
+    // The end of the last line with content: a CRLF after a byte that is
+    // not a line end (and, relaxed, not white space).
+    let end = to;
+    for (;;) {
+      while (
+        end - 2 >= from && !(input[end - 2] === CR && input[end - 1] === LF)
+      ) {
+        end--;
+      }
+      if (end - 2 < from) return from;
+      const before = end - 3 >= from ? input[end - 3]! : -1;
+      if (before === -1) {
+        // The prefix is one line end: content only when the line has some.
+        if (!this.#content) {
+          end -= 2;
+          continue;
+        }
+        break;
+      }
+      if (before === LF || before === CR) {
+        end -= 2;
+        continue;
+      }
+      break;
+    }
+    // Every byte up to `end` must need no change.
+    let previous = -1;
+    for (let i = from; i < end; i++) {
+      const b = input[i]!;
+      if (b <= SP) {
+        if (b === CR) {
+          if (input[i + 1] !== LF) return from;
+          if (relaxed && previous === SP) return from;
+        } else if (b === LF) {
+          if (previous !== CR) return from;
+        } else if (relaxed && (b === TAB || (b === SP && previous === SP))) {
+          return from;
+        }
+      }
+      previous = b;
+    }
+    return end;
+  }
+
+  /** The state machine, byte by byte (runs copied). */
+  #slow(input: Uint8Array, from: number, to: number): void {
     const relaxed = this.#relaxed;
     let i = from;
     while (i < to) {

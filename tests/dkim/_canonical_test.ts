@@ -303,6 +303,54 @@ Deno.test("firstPass matches the reference on random messages in random chunks",
   }
 });
 
+const LINES = [
+  "Zm9vYmFyYmF6cXV4",
+  "plain text line",
+  "two  spaces",
+  "trailing space ",
+  "tab\there",
+  " leading",
+  "",
+  " ",
+  "\t",
+  "=3D quoted",
+  "bare\rcr",
+  "bare\nlf",
+];
+
+Deno.test("firstPass matches the reference on random line-structured messages in random chunk sizes", async () => {
+  const random = prng(8463);
+  for (let n = 0; n < 300; n++) {
+    let message = "From: r@example.com\r\n\r\n";
+    const count = Math.floor(random() * 60);
+    for (let i = 0; i < count; i++) {
+      message += LINES[Math.floor(random() * LINES.length)]! +
+        (random() < 0.9 ? "\r\n" : random() < 0.5 ? "\n" : "");
+    }
+    const bytes = encoder.encode(message);
+    const chunks: Uint8Array[] = [];
+    const max = [3, 20, 80, 400][n % 4]!;
+    for (let at = 0; at < bytes.length;) {
+      const size = 1 + Math.floor(random() * max);
+      chunks.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    const expected = referenceSplit(message);
+    const result = await pass(chunks);
+    const context = `case ${n}: ${JSON.stringify(message)}`;
+    assert.equal(
+      result.simple,
+      await sha256(referenceBody(expected.body, "simple")),
+      context,
+    );
+    assert.equal(
+      result.relaxed,
+      await sha256(referenceBody(expected.body, "relaxed")),
+      context,
+    );
+  }
+});
+
 Deno.test("BodyHash gives the same hash for a large body in any chunk size", () => {
   const line = "Zm9vYmFy".repeat(9) + "QUJD\r\n";
   const body = encoder.encode(
