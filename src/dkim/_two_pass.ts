@@ -182,16 +182,15 @@ export async function firstPass(
   };
 }
 
-/** A stream of chunks held in memory, released as they are read. */
-function chunksStream(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
+/** A stream of chunks held in memory, each let go once read. */
+function chunksStream(kept: Uint8Array[]): ReadableStream<Uint8Array> {
+  const chunks: (Uint8Array | undefined)[] = kept;
   let index = 0;
   return new ReadableStream({
     pull(controller) {
       if (index >= chunks.length) return controller.close();
-      const chunk = chunks[index]!;
-      // deno-lint-ignore no-explicit-any
-      (chunks as any)[index++] = undefined;
-      controller.enqueue(chunk);
+      controller.enqueue(chunks[index]!);
+      chunks[index++] = undefined;
     },
     cancel() {
       chunks.length = 0;

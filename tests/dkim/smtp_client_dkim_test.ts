@@ -331,6 +331,25 @@ Deno.test("SmtpClient.send with dkim fails with RangeError before MAIL when a ra
   assert.equal(server.messages.length, 1);
 });
 
+Deno.test("SmtpClient.send with dkim throws TypeError before MAIL for a raw message without From", async () => {
+  await using server = await startTestServer({ tls: "none" });
+  await using client = await SmtpClient.connect({
+    ...server.clientOptions,
+    dkim: await dkim("relaxed/relaxed"),
+  });
+  await assert.rejects(
+    client.send({
+      envelope: { from: "a@example.com", to: ["b@example.org"] },
+      raw: "To: b@example.org\r\nSubject: no From\r\n\r\nbody\r\n",
+    }),
+    { name: "TypeError", message: /no From field/ },
+  );
+  const said = server.transcripts[0]!.filter((l) => l.type === "client")
+    .map((l) => l.text);
+  assert.ok(!said.some((l) => /^(MAIL|BDAT|DATA)/.test(l)), said.join("\n"));
+  assert.equal(server.messages.length, 0);
+});
+
 Deno.test("SmtpClient.send with dkim declares SIZE counting the signature fields, over BDAT and DATA", async () => {
   for (const chunking of [true, false]) {
     await using server = await startTestServer({ tls: "none" });
