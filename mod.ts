@@ -36,6 +36,11 @@ export type {
 } from "./src/mime/mail.ts";
 export type { RawMessage } from "./src/session/raw_message.ts";
 export type {
+  DkimAlgorithm,
+  DkimCanonicalization,
+  DkimOptions,
+} from "./src/dkim/dkim_options.ts";
+export type {
   Connect,
   Connection,
   ConnectionFailure,

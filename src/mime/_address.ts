@@ -1,6 +1,7 @@
 // Address parsing, validation and formatting shared by parseAddress,
 // parseAddressList, formatAddress and composeMessage.
 
+import { hasControlOrC1 } from "../protocol/_control.ts";
 import {
   decodeWords,
   encodeWords,
@@ -15,9 +16,6 @@ export interface Mailbox {
   group?: string;
 }
 
-/** C0 controls except tab, DEL and C1 controls: never accepted anywhere. */
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 /** RFC 5322 `atext`. */
 const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+$/;
 /** RFC 5322 `atext`, plus any non-ASCII character (RFC 6532). */
@@ -38,7 +36,8 @@ function fail(input: string, reason: string): never {
 
 /** Rejects control characters (CR, LF, NUL …) in any part of an address. */
 export function assertNoControl(input: string, what: string): void {
-  if (CONTROL.test(input)) {
+  // C0 controls except tab, DEL and C1 controls: never accepted anywhere.
+  if (hasControlOrC1(input, { allowTab: true })) {
     throw new TypeError(
       `Cannot use ${what} ${
         JSON.stringify(input)

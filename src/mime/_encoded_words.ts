@@ -1,5 +1,7 @@
 // RFC 2047 encoded words: encoding (B or Q, whichever is shorter) and decoding.
 
+import { fromBase64, toBase64 } from "../protocol/_base64.ts";
+
 const PREFIX_B = "=?UTF-8?B?";
 const PREFIX_Q = "=?UTF-8?Q?";
 /** Length of `=?UTF-8?X?` plus `?=`. */
@@ -69,7 +71,7 @@ export function encodeWords(
     const bytes = new Uint8Array(pending);
     words.push(
       useB
-        ? PREFIX_B + bytes.toBase64() + "?="
+        ? PREFIX_B + toBase64(bytes) + "?="
         : PREFIX_Q + qEncode(bytes) + "?=",
     );
     pending = [];
@@ -97,7 +99,7 @@ function decodeOne(charset: string, encoding: string, text: string): string {
   let bytes: Uint8Array;
   if (encoding === "B" || encoding === "b") {
     const padded = text.replace(/=+$/, "");
-    bytes = Uint8Array.fromBase64(
+    bytes = fromBase64(
       padded + "=".repeat((4 - (padded.length % 4)) % 4),
     );
   } else {

@@ -1,6 +1,7 @@
 // Header fields: name validation, folding at 78 columns, unstructured text,
 // MIME parameters (RFC 2045, RFC 2231).
 
+import { hasControlOrC1 } from "../protocol/_control.ts";
 import {
   encodeWords,
   MAX_ENCODED_WORD,
@@ -84,27 +85,38 @@ export function firstRoom(name: string, used: number = 0): number {
 /**
  * Writes an unstructured header field (Subject, custom fields). A run of
  * line breaks with the whitespace around it becomes one space (they are folded away,
- * never a new header line); non-ASCII text, other control characters and
+ * never a new header line), or nothing at either end; non-ASCII text, other control characters and
  * words too long for a line become RFC 2047 encoded words. With `text` (for
  * Subject), text that looks like an encoded word is encoded too, and so is
  * a word that cannot fold within 78 columns; without it (custom fields, which
  * may be structured) only a word over 998 octets is.
+ *
+ * With `text`, spaces and tabs at the start or the end are kept: readers
+ * drop them from a plain value (the space after the colon is not part of
+ * it, and trailing white space is trimmed), so such a value is written as
+ * encoded words, which hold them. Custom values are trimmed.
  */
 export function unstructured(
   name: string,
   value: string,
   text: boolean,
 ): string {
-  const clean = value.replace(/[ \t]*[\r\n][\r\n \t]*/g, " ").trim();
+  const unfolded = value
+    .replace(/^[ \t]*[\r\n][\r\n \t]*|[ \t\r\n]*[\r\n][ \t]*$/g, "")
+    .replace(/[ \t]*[\r\n][\r\n \t]*/g, " ");
+  const clean = text ? unfolded : unfolded.trim();
   const tokens = wordTokens(clean);
   const limit = text ? FOLD_AT : MAX_LINE;
   const tooLong = tokens.some((t, i) =>
     t.length + (i === 0 ? name.length + 2 : 0) > limit
   );
-  // deno-lint-ignore no-control-regex
-  const hasControl = /[\x00-\x08\x0a-\x1f\x7f]/.test(clean);
+  const hasControl = hasControlOrC1(clean, { allowTab: true });
   const hasNonAscii = /[\u0080-\u{10ffff}]/u.test(clean);
-  if (hasControl || hasNonAscii || tooLong || (text && needsEncoding(clean))) {
+  const spaceAtEnds = /^[ \t]|[ \t]$/.test(clean);
+  if (
+    hasControl || hasNonAscii || tooLong ||
+    (text && (needsEncoding(clean) || spaceAtEnds))
+  ) {
     const words = encodeWords(clean, firstRoom(name));
     return foldTokens(name, words.map((w, i) => (i === 0 ? w : " " + w)));
   }
@@ -116,35 +128,44 @@ const ATTRIBUTE_CHAR = /^[!#$&+\-.^_`|~0-9A-Za-z]$/;
 const encoder = new TextEncoder();
 /** Longest plain (quoted) parameter value kept on one line. */
 const MAX_PLAIN_PARAMETER = 60;
+/** Text a reader decoding RFC 2047 inside quoted values would decode. */
+const ENCODED_WORD_LIKE = /=\?[^?\s]*\?[^?\s]*\?[^?\s]*\?=/;
 
 function quote(value: string): string {
   return `"${value.replace(/(["\\])/g, "\\$1")}"`;
 }
 
-/** An ASCII stand-in for a file name: accents dropped, the rest as "_". */
-export function asciiFallback(value: string): string {
-  let ascii = value.normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
-    .replace(/[^\x20-\x7e]|["\\]/g, "_");
-  if (ascii.length > MAX_PLAIN_PARAMETER) {
-    const dot = ascii.lastIndexOf(".");
-    const extension = dot > 0 && ascii.length - dot <= 10
-      ? ascii.slice(dot)
-      : "";
-    ascii = ascii.slice(0, MAX_PLAIN_PARAMETER - extension.length) + extension;
-  }
-  return ascii;
-}
-
 /**
- * Formats one MIME parameter as fold tokens (each `"; name=value"`): a plain
- * value when it is short printable ASCII, else RFC 2231 extended sections
- * (`name*0*=UTF-8''…`) preceded by an ASCII `name="…"` fallback.
+ * Formats one MIME parameter as fold tokens (see {@linkcode foldTokens}):
+ * each `"; name=value"`, or `" word"` for a further encoded word of a
+ * quoted value.
+ *
+ * A short printable ASCII value is written plain: `name="value"`. Any other
+ * value (non-ASCII, longer than 60 characters, or text that looks like an
+ * RFC 2047 encoded word) is written twice, in this order:
+ *
+ * 1. RFC 2231 (`name*=UTF-8''…`, or `name*0*=`, `name*1*=` … sections when
+ *    long): the standard form, which Thunderbird, mutt, Apple Mail, Gmail
+ *    and Python read.
+ * 2. `name="=?UTF-8?…?="`: RFC 2047 encoded words inside the quoted value.
+ *    RFC 2047 §5 does not allow them there, but Outlook and Gmail decode
+ *    them, and a reader that knows only plain parameters (older Outlook)
+ *    reads this one.
+ *
+ * The order matters: Python's `email` package (policy.default) and mutt
+ * take the first `filename` they meet, so RFC 2231 comes first; were an
+ * ASCII stand-in first (as before), they would show "donnees ete.bin" for
+ * "données été.bin". The second value is the full name too, never an ASCII
+ * approximation, so whichever one a reader takes, it shows the real name.
  */
 export function parameterTokens(name: string, value: string): string[] {
-  if (/^[\x20-\x7e]*$/.test(value) && value.length <= MAX_PLAIN_PARAMETER) {
+  if (
+    /^[\x20-\x7e]*$/.test(value) && value.length <= MAX_PLAIN_PARAMETER &&
+    !ENCODED_WORD_LIKE.test(value)
+  ) {
     return [`; ${name}=${quote(value)}`];
   }
-  const tokens = [`; ${name}=${quote(asciiFallback(value))}`];
+  const tokens: string[] = [];
   // Each section is written as " name*N*=value;" on a line of its own at
   // worst, so it gets the room the line has left after its prefix.
   const room = (i: number) =>
@@ -179,6 +200,18 @@ export function parameterTokens(name: string, value: string): string[] {
       tokens.push(`; ${name}*${i}*=${i === 0 ? "UTF-8''" : ""}${s}`)
     );
   }
+  // The encoded words: the first shares its line with ` name="`, the last
+  // with `";`, and each may start a line of its own (76 columns, RFC 2047).
+  const words = encodeWords(
+    value,
+    ENCODED_FOLD_AT - ` ${name}="`.length - 2,
+    ENCODED_FOLD_AT - 3,
+  );
+  const last = words.length - 1;
+  words.forEach((word, i) => {
+    const text = (i === 0 ? `${name}="` : "") + word + (i === last ? '"' : "");
+    tokens.push(i === 0 ? `; ${text}` : ` ${text}`);
+  });
   return tokens;
 }
 
@@ -194,9 +227,11 @@ export function withParameters(
   const tokens = [value];
   for (const [key, parameter] of parameters) {
     for (const token of parameterTokens(key, parameter)) {
-      // Attach the ";" to the previous token, fold before the parameter.
-      tokens[tokens.length - 1] += ";";
-      tokens.push(" " + token.slice(2));
+      if (token.startsWith("; ")) {
+        // Attach the ";" to the previous token, fold before the parameter.
+        tokens[tokens.length - 1] += ";";
+        tokens.push(" " + token.slice(2));
+      } else tokens.push(token); // the next encoded word of a quoted value
     }
   }
   return foldTokens(name, tokens);

@@ -17,6 +17,7 @@ import {
   withParameters,
   wordTokens,
 } from "./_header.ts";
+import { listUnsubscribeFields } from "./_list_unsubscribe.ts";
 import { assertMediaType, mediaTypeOf } from "./_media_type.ts";
 import { encodeQuotedPrintable } from "./_quoted_printable.ts";
 import { randomToken } from "./_random.ts";
@@ -49,6 +50,25 @@ export interface ComposedMessage {
    * encoded as 7bit, quoted-printable or base64, so this is `false`.
    */
   readonly eightBit: boolean;
+  /**
+   * Whether {@linkcode ComposedMessage.stream} can produce the message
+   * again: no attachment is a `ReadableStream` (strings, bytes and blobs can
+   * be read any number of times). A DKIM signer uses it to hash the body in
+   * a first pass and send it in a second, in bounded memory.
+   */
+  readonly rereadable: boolean;
+  /**
+   * A new stream of the same message, byte for byte: the same Message-ID,
+   * Date and boundaries, the attachments read again. Independent of
+   * {@linkcode ComposedMessage.readable} and of other calls. The bytes of a
+   * `Uint8Array` attachment are read at each call: change them in between
+   * and the copies differ.
+   *
+   * @returns The message stream, read as it is pulled.
+   * @throws {TypeError} If an attachment is a `ReadableStream`, which can
+   * be read only once (see {@linkcode ComposedMessage.rereadable}).
+   */
+  stream(): ReadableStream<Uint8Array>;
 }
 
 type Source = Uint8Array | Blob | ReadableStream<Uint8Array>;
@@ -251,8 +271,8 @@ function customHeaders(headers: Mail["headers"]): [string, string][] {
 /**
  * Composes an RFC 5322 / MIME message from a {@linkcode Mail}: the header
  * (From, Sender when From lists several mailboxes, To, Cc, Reply-To,
- * Subject, Date, Message-ID, In-Reply-To, References, custom fields,
- * MIME-Version), the body (text/plain, text/html, multipart/alternative when
+ * Subject, Date, Message-ID, In-Reply-To, References, List-Unsubscribe,
+ * custom fields, MIME-Version), the body (text/plain, text/html, multipart/alternative when
  * both, multipart/related around the html for attachments with a
  * `contentId`, multipart/mixed for the other attachments), and the SMTP
  * envelope. Bcc goes into the envelope only.
@@ -266,7 +286,14 @@ function customHeaders(headers: Mail["headers"]): [string, string][] {
  * Header values cannot inject fields: a line break in a value is folded
  * into a space, and non-ASCII text or control characters become RFC 2047
  * encoded words. Custom header values are unstructured text: pass ASCII for
- * a structured field (a List-Unsubscribe URL, say).
+ * a structured field. A subject is read back exactly, spaces at either end
+ * included; a non-ASCII attachment name is written in RFC 2231 form, then
+ * again as RFC 2047 words in the quoted value, so that every common reader
+ * shows it (Python's `email`, Thunderbird, mutt, Outlook, Gmail).
+ *
+ * `mail.listUnsubscribe` writes `List-Unsubscribe` (the https URL first,
+ * then the mailto address) and, with a URL, `List-Unsubscribe-Post:
+ * List-Unsubscribe=One-Click` (RFC 8058).
  *
  * @param mail The message.
  * @returns The Message-ID, the envelope and the message stream.
@@ -275,8 +302,11 @@ function customHeaders(headers: Mail["headers"]): [string, string][] {
  * RFC 5322 `ftext` (or longer than 76 characters), a custom header would
  * replace one the composer writes (From, To, Cc, Bcc, Reply-To, Subject,
  * Date, Message-ID, In-Reply-To, References, MIME-Version, Content-Type,
- * Content-Transfer-Encoding, Content-Disposition, Content-ID), or an
- * attachment is malformed.
+ * Content-Transfer-Encoding, Content-Disposition, Content-ID, and
+ * List-Unsubscribe or List-Unsubscribe-Post beside `listUnsubscribe`), an
+ * attachment is malformed, or `listUnsubscribe` has neither a url nor a
+ * mailto, a url that is not https, a control character, or a mailto that
+ * is not a bare address.
  * @throws {RangeError} If the date's year is outside 1900 to 9999.
  *
  * @example Composing a message with an inline image
@@ -284,9 +314,7 @@ function customHeaders(headers: Mail["headers"]): [string, string][] {
  * import { composeMessage } from "@x/sendmail/mime";
  * import assert from "node:assert/strict";
  *
- * const png = Uint8Array.fromBase64(
- *   "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
- * );
+ * const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
  * const message = composeMessage({
  *   from: "Ada <ada@example.com>",
  *   to: "grace@example.org",
@@ -366,6 +394,17 @@ export function composeMessage(mail: Mail): ComposedMessage {
       );
     }
   }
+  if (mail.listUnsubscribe !== undefined) {
+    const taken = custom.find(([name]) =>
+      /^list-unsubscribe(-post)?$/i.test(name)
+    );
+    if (taken) {
+      fail(
+        `header ${JSON.stringify(taken[0])} is set by mail.listUnsubscribe`,
+      );
+    }
+    head += listUnsubscribeFields(mail.listUnsubscribe);
+  }
   for (const [name, value] of custom) head += unstructured(name, value, false);
   head += "MIME-Version: 1.0\r\n";
 
@@ -412,11 +451,25 @@ export function composeMessage(mail: Mail): ComposedMessage {
   root ??= textPart("", "plain");
   head += root.headers;
 
+  const message: Part = { ...root, headers: head };
+  const once = streamsOf(message)[0];
   return {
     messageId,
     envelope: { from: sender, to: recipients, smtputf8 },
-    readable: streamOf({ ...root, headers: head }),
+    readable: streamOf(message),
     eightBit: false,
+    rereadable: once === undefined,
+    stream(): ReadableStream<Uint8Array> {
+      if (once !== undefined) {
+        const index = attachments.findIndex((a) => a.content === once);
+        throw new TypeError(
+          `Cannot read message again: attachment ${
+            JSON.stringify(attachments[index]?.filename)
+          } is a ReadableStream, which can be read once`,
+        );
+      }
+      return streamOf(message);
+    },
   };
 }
 

@@ -69,4 +69,20 @@ export interface Mail {
   inReplyTo?: string;
   /** Message-IDs of the thread (References). */
   references?: string | string[];
+  /**
+   * How to unsubscribe (RFC 2369), with one-click unsubscribe (RFC 8058)
+   * when there is a `url`: writes `List-Unsubscribe: <https://…>,
+   * <mailto:…>` and, with a `url`, `List-Unsubscribe-Post:
+   * List-Unsubscribe=One-Click`. Gmail and Yahoo require both of bulk
+   * senders, covered by the DKIM signature (`dkim` signs them by default).
+   */
+  listUnsubscribe?: {
+    /**
+     * The https URL a mail client POSTs `List-Unsubscribe=One-Click` to
+     * (RFC 8058 §3.1): it must unsubscribe without any further step.
+     */
+    url?: string;
+    /** A bare address (`unsubscribe@example.com`) to write to, as a mailto: URI. */
+    mailto?: string;
+  };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import { assertPrintable, checkClientName } from "../protocol/_command.ts";
+import { type DkimSigning, prepareDkim } from "../dkim/_sign_prepared.ts";
 import { checkAuth } from "../sasl/_sasl.ts";
 import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
 import type { Connect } from "../transport/connection.ts";
@@ -45,6 +46,8 @@ export interface SessionSettings {
   connect?: Connect;
   chunking: boolean;
   lmtp: boolean;
+  /** DKIM signing of every message, checked. */
+  dkim?: DkimSigning;
 }
 
 /** The ports on which TLS starts with the first byte by default. */
@@ -71,6 +74,7 @@ const KNOWN: ReadonlySet<string> = new Set<string>(
     "logger",
     "chunking",
     "lmtp",
+    "dkim",
     "connect",
   ] satisfies (keyof SmtpClientOptions)[],
 );
@@ -160,6 +164,9 @@ export function resolveOptions(
   }
   const chunking = checkBoolean(options.chunking, "chunking", true);
   const lmtp = checkBoolean(options.lmtp, "lmtp", false);
+  const dkim = options.dkim === undefined
+    ? undefined
+    : prepareDkim(options.dkim);
   return {
     hostname,
     port,
@@ -173,6 +180,7 @@ export function resolveOptions(
     ...(connect ? { connect } : {}),
     chunking,
     lmtp,
+    ...(dkim ? { dkim } : {}),
   };
 }
 

@@ -4,8 +4,12 @@ import { concatBytes } from "../protocol/_bytes.ts";
 import { Capabilities } from "../protocol/capabilities.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { SmtpError } from "../protocol/smtp_error.ts";
-import { composeMessage } from "../mime/compose_message.ts";
+import {
+  type ComposedMessage,
+  composeMessage,
+} from "../mime/compose_message.ts";
 import type { Mail } from "../mime/mail.ts";
+import { signPrepared } from "../dkim/_sign_prepared.ts";
 import { chooseMechanism, startSasl } from "../sasl/_sasl.ts";
 import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
 import { failureReason } from "../transport/connection_failure.ts";
@@ -193,6 +197,8 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const settings = resolveOptions(options);
     const { signal, timeouts } = settings;
     signal?.throwIfAborted();
+    // A DKIM key WebCrypto refuses fails here, before anything is sent.
+    await settings.dkim?.ready();
     const wire = await open(settings);
     const client = new SmtpClient(wire, settings);
     const onAbort = () => wire.fail(signal!.reason);
@@ -520,13 +526,15 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     hooks: SendHooks,
   ): Promise<SendResult> {
     let prepared: OutgoingMessage;
+    let composed: ComposedMessage | undefined;
     try {
       // Misuse is refused at once, before the call is even queued.
       checkSendOptions(options);
-      prepared = prepare(message);
+      ({ prepared, composed } = prepare(message));
     } catch (error) {
       return Promise.reject(error);
     }
+    const { dkim } = this.#settings;
     const release = (reason: unknown) => {
       // Release the message source (files, attachment streams) unless the
       // data phase consumed it.
@@ -538,6 +546,15 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
       true,
       async (job) => {
         try {
+          if (dkim) {
+            // The body is hashed (read once) before the transaction: a
+            // failure sends nothing, and SIZE counts the signature fields.
+            const signed = await signPrepared(
+              composed ?? (message as RawMessage).raw,
+              dkim,
+            );
+            prepared = { ...prepared, ...signed };
+          }
           return await this.#transaction(prepared, options, job, hooks);
         } catch (error) {
           release(error);
@@ -1140,19 +1157,25 @@ function connectFailure(
   }
 }
 
-function prepare(message: Mail | RawMessage): OutgoingMessage {
-  if (isRawMessage(message)) return prepareRaw(message);
+/** The message to send, and the composer's output when it was a `Mail`. */
+function prepare(
+  message: Mail | RawMessage,
+): { prepared: OutgoingMessage; composed?: ComposedMessage } {
+  if (isRawMessage(message)) return { prepared: prepareRaw(message) };
   if (typeof message !== "object" || message === null) {
     throw new TypeError("Cannot send message: expected a Mail or a RawMessage");
   }
   const composed = composeMessage(message);
   return {
-    from: composed.envelope.from,
-    to: composed.envelope.to,
-    smtputf8: composed.envelope.smtputf8,
-    eightBit: composed.eightBit,
-    messageId: composed.messageId,
-    readable: composed.readable,
+    prepared: {
+      from: composed.envelope.from,
+      to: composed.envelope.to,
+      smtputf8: composed.envelope.smtputf8,
+      eightBit: composed.eightBit,
+      messageId: composed.messageId,
+      readable: composed.readable,
+    },
+    composed,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { DkimOptions } from "../dkim/dkim_options.ts";
 import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
 import type { Connect } from "../transport/connection.ts";
 
@@ -72,6 +73,20 @@ export interface SmtpClientOptions {
    * @default {false}
    */
   lmtp?: boolean;
-  /** The transport seam. @default {Deno.connect / Deno.connectTls} */
+  /**
+   * Signs every message sent with DKIM (RFC 6376; `@x/sendmail/dkim`): one
+   * signature, or a list for several (RSA beside Ed25519). Checked, keys
+   * imported, at connect: a bad option or key is a `TypeError` before
+   * anything is sent. Each message is read once to hash its body before its
+   * transaction begins, then read again to send it (a message with a
+   * `ReadableStream` attachment or raw stream is held in memory instead, up
+   * to `maxBufferSize`); SIZE counts the DKIM-Signature fields.
+   * @default {no signature}
+   */
+  dkim?: DkimOptions | DkimOptions[];
+  /**
+   * The transport seam.
+   * @default {the runtime's own: denoConnect on Deno, nodeConnect on Node and Bun}
+   */
   connect?: Connect;
 }

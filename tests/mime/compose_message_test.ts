@@ -365,7 +365,7 @@ Deno.test("composeMessage writes an html-only message as text/html and attachmen
   assert.equal(parsed.attachments[0]!.contentType, "text/plain");
 });
 
-Deno.test("composeMessage names attachments with RFC 2231 and an ASCII fallback", async () => {
+Deno.test("composeMessage names attachments with RFC 2231 first, then RFC 2047 in the quoted value", async () => {
   const name = "Résumé – 履歴書 " + "très long ".repeat(8) + ".pdf";
   const raw = await compose({
     text: "x",
@@ -374,10 +374,19 @@ Deno.test("composeMessage names attachments with RFC 2231 and an ASCII fallback"
       content: "z",
     }],
   });
+  // RFC 2231 sections first (readers that take the first filename meet
+  // the standard form), then the whole name as encoded words in quotes.
   assert.match(
     raw,
-    /filename="Resume _ ___ [^"]*\.pdf";\r\n filename\*0\*=UTF-8''R%C3%A9sum%C3%A9/,
+    /Content-Disposition: attachment;\r\n filename\*0\*=UTF-8''R%C3%A9sum%C3%A9/,
   );
+  const unfolded = raw.replace(/\r\n(?=[ \t])/g, "");
+  const quoted = /filename\*3\*=[^;]*; filename="(=\?UTF-8\?[^"]*)"/.exec(
+    unfolded,
+  );
+  assert.ok(quoted, "a quoted filename follows the RFC 2231 sections");
+  assert.equal(libmime.decodeWords(quoted[1]!), name);
+  assert.doesNotMatch(raw, /Resume _/);
   assert.match(raw, /Content-Type: application\/pdf;/);
   assert.match(raw, /Content-Type: application\/octet-stream; name="data"/);
   const parsed = await simpleParser(raw);
@@ -426,4 +435,203 @@ Deno.test("composeMessage keeps every line within 998 octets for long unbreakabl
     field(raw, "X-Url"),
     "<https://example.com/" + "a".repeat(300) + ">",
   );
+});
+
+Deno.test("composeMessage keeps spaces at either end of the subject", async () => {
+  for (
+    const subject of ["  Hello", "Hello ", " both ends\t", "   ", "a  b  "]
+  ) {
+    const raw = await compose({ subject, text: "x" });
+    assert.match(field(raw, "Subject")!, /^=\?UTF-8\?[BQ]\?/, subject);
+    const parsed = await simpleParser(raw);
+    assert.equal(parsed.subject, subject);
+  }
+  // Inner runs need no encoding: folding keeps them.
+  const inner = await compose({ subject: "a   b", text: "x" });
+  assert.equal(field(inner, "Subject"), "a   b");
+  // A line break at either end goes, with the white space around it.
+  const broken = await compose({ subject: "\r\n Hello\n", text: "x" });
+  assert.equal(field(broken, "Subject"), "Hello");
+});
+
+Deno.test("composeMessage writes List-Unsubscribe and List-Unsubscribe-Post for listUnsubscribe", async () => {
+  const raw = await compose({
+    text: "x",
+    listUnsubscribe: {
+      mailto: "unsubscribe+42@example.com",
+      url: "https://example.com/unsubscribe?user=42&list=news",
+    },
+  });
+  const { header } = split(raw);
+  assert.deepEqual(
+    header.filter((l) => /^list-/i.test(l)),
+    [
+      "List-Unsubscribe: <https://example.com/unsubscribe?user=42&list=news>, <mailto:unsubscribe+42@example.com>",
+      "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+    ],
+  );
+  // Written after References, before MIME-Version.
+  const names = header.map((l) => l.slice(0, l.indexOf(":")));
+  assert.ok(
+    names.indexOf("List-Unsubscribe-Post") < names.indexOf("MIME-Version"),
+  );
+  // Folded between the two URIs, never inside the angle brackets.
+  assert.match(
+    raw,
+    /\r\nList-Unsubscribe: <https:\/\/example\.com\/unsubscribe\?user=42&list=news>,\r\n <mailto:unsubscribe\+42@example\.com>\r\n/,
+  );
+  const parsed = await simpleParser(raw);
+  assert.deepEqual(
+    (parsed.headers.get("list") as Record<string, unknown>)
+      .unsubscribe,
+    {
+      url: "https://example.com/unsubscribe?user=42&list=news",
+      mail: "unsubscribe+42@example.com",
+    },
+  );
+});
+
+Deno.test("composeMessage writes no List-Unsubscribe-Post without a url", async () => {
+  const raw = await compose({
+    text: "x",
+    listUnsubscribe: { mailto: "off@example.com" },
+  });
+  assert.deepEqual(split(raw).header.filter((l) => /^list-/i.test(l)), [
+    "List-Unsubscribe: <mailto:off@example.com>",
+  ]);
+  const onlyUrl = await compose({
+    text: "x",
+    listUnsubscribe: { url: "https://example.com/u/1" },
+  });
+  assert.deepEqual(split(onlyUrl).header.filter((l) => /^list-/i.test(l)), [
+    "List-Unsubscribe: <https://example.com/u/1>",
+    "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+  ]);
+});
+
+Deno.test("composeMessage keeps a long unsubscribe URL whole on one line", async () => {
+  const url = "https://example.com/u/" + "a1b2c3".repeat(30);
+  const raw = await compose({
+    text: "x",
+    listUnsubscribe: { url, mailto: "u@example.com" },
+  }, 998);
+  assert.ok(raw.includes(`\r\nList-Unsubscribe: <${url}>,\r\n`));
+  assert.throws(
+    () =>
+      composeMessage({
+        ...base,
+        listUnsubscribe: { url: "https://example.com/" + "a".repeat(1000) },
+      }),
+    TypeError,
+  );
+});
+
+Deno.test("composeMessage percent-encodes the mailto address and normalises the URL", async () => {
+  const raw = await compose({
+    text: "x",
+    listUnsubscribe: {
+      url: "https://bücher.example/abmelden/ü",
+      mailto: '"odd name"@example.com',
+    },
+  });
+  assert.equal(
+    field(raw, "List-Unsubscribe"),
+    "<https://xn--bcher-kva.example/abmelden/%C3%BC>, <mailto:%22odd%20name%22@example.com>",
+  );
+});
+
+Deno.test("composeMessage throws TypeError on a listUnsubscribe that is not https, has controls or is not bare", () => {
+  const bad: unknown[] = [
+    {},
+    { url: "http://example.com/u" },
+    { url: "mailto:u@example.com" },
+    { url: "https://example.com/u\r\nBcc: v@example.com" },
+    { url: "https://example.com/u\tx" },
+    { url: "https://example.com/\u0085" },
+    { url: "https://example.com/a b" },
+    { url: "https://example.com/a>b" },
+    { url: "not a url" },
+    { url: 42 },
+    { mailto: "Name <u@example.com>" },
+    { mailto: "mailto:u@example.com" },
+    { mailto: "u@example.com\r\nBcc: v@example.com" },
+    { mailto: "no-at-sign" },
+    { url: "https://example.com/u", extra: true },
+    "https://example.com/u",
+    null,
+  ];
+  for (const listUnsubscribe of bad) {
+    assert.throws(
+      () =>
+        composeMessage({
+          ...base,
+          listUnsubscribe: listUnsubscribe as NonNullable<
+            Mail["listUnsubscribe"]
+          >,
+        }),
+      TypeError,
+      JSON.stringify(listUnsubscribe),
+    );
+  }
+  assert.throws(
+    () =>
+      composeMessage({
+        ...base,
+        headers: { "list-unsubscribe": "<https://example.com/x>" },
+        listUnsubscribe: { url: "https://example.com/u" },
+      }),
+    { name: "TypeError", message: /set by mail\.listUnsubscribe/ },
+  );
+});
+
+Deno.test("ComposedMessage.stream gives the same bytes again when every attachment is re-readable", async () => {
+  const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+  const message = composeMessage({
+    ...base,
+    subject: "twice",
+    text: "plain",
+    html: '<p><img src="cid:pic"></p>',
+    attachments: [
+      { filename: "a.bin", content: bytes },
+      { filename: "b.bin", content: new Blob([bytes, bytes]) },
+      { filename: "c.txt", content: "text attachment" },
+      {
+        filename: "pic.png",
+        content: bytes.subarray(0, 100),
+        contentId: "pic",
+      },
+    ],
+  });
+  assert.equal(message.rereadable, true);
+  const first = await readAll(message.stream());
+  const second = await readAll(message.stream());
+  const original = await readAll(message.readable);
+  assert.deepEqual(second, first);
+  assert.deepEqual(original, first);
+  // Same Message-ID, Date and boundaries: nothing is drawn again.
+  assert.ok(new TextDecoder().decode(first).includes(message.messageId));
+});
+
+Deno.test("ComposedMessage.stream throws TypeError when an attachment is a ReadableStream", async () => {
+  const message = composeMessage({
+    ...base,
+    text: "x",
+    attachments: [
+      { filename: "ok.bin", content: new Uint8Array([1]) },
+      {
+        filename: "once.bin",
+        content: ReadableStream.from([new Uint8Array([2])]),
+      },
+    ],
+  });
+  assert.equal(message.rereadable, false);
+  assert.throws(() => message.stream(), {
+    name: "TypeError",
+    message: /"once\.bin" is a ReadableStream/,
+  });
+  // The one-shot stream still works once.
+  const parsed = await simpleParser(
+    new TextDecoder().decode(await readAll(message.readable)),
+  );
+  assert.deepEqual([...parsed.attachments[1]!.content], [2]);
 });

@@ -1,0 +1,354 @@
+/**
+ * DKIM options checked into signers, and the DKIM-Signature field
+ * (RFC 6376 §3.5) each writes.
+ *
+ * @module
+ */
+
+import { toBase64 } from "../protocol/_base64.ts";
+import { hasControlOrC1 } from "../protocol/_control.ts";
+import {
+  type Canon,
+  canonicalField,
+  type HeaderField,
+  latin1Bytes,
+  selectFields,
+} from "./_canonical.ts";
+import { importKey, inspectKey, type KeyInfo, sign } from "./_key.ts";
+import type { DkimAlgorithm, DkimOptions } from "./dkim_options.ts";
+
+/** One signature to add: checked options and the key. */
+export interface Signer {
+  domain: string;
+  selector: string;
+  algorithm: DkimAlgorithm;
+  headerCanon: Canon;
+  bodyCanon: Canon;
+  /** The `h=` list as given, lowercase; default list when absent. */
+  headerFieldNames?: string[];
+  timestamp?: Date;
+  expiresIn?: number;
+  key: KeyInfo;
+  /** The imported key (imported once, on first use). */
+  cryptoKey(): Promise<CryptoKey>;
+}
+
+/** Signers for one message, or every message of a session. */
+export interface Signers {
+  signers: Signer[];
+  /** How much of a one-shot stream may be held while the body is hashed. */
+  maxBufferSize: number;
+}
+
+/** @default 16 MiB */
+export const DEFAULT_MAX_BUFFER_SIZE = 16 * 1024 * 1024;
+
+/**
+ * The fields signed by default, those present (RFC 6376 §5.4.1's
+ * recommendations, plus the list fields RFC 8058 §4 asks to cover).
+ */
+const DEFAULT_FIELDS = [
+  "from",
+  "sender",
+  "reply-to",
+  "subject",
+  "date",
+  "message-id",
+  "to",
+  "cc",
+  "mime-version",
+  "content-type",
+  "content-transfer-encoding",
+  "in-reply-to",
+  "references",
+  "list-id",
+  "list-unsubscribe",
+  "list-unsubscribe-post",
+];
+/** Signed once more than they occur, so none can be added. */
+const OVERSIGNED = new Set(["from", "subject"]);
+
+const OPTIONS = new Set([
+  "domainName",
+  "keySelector",
+  "privateKey",
+  "algorithm",
+  "canonicalization",
+  "headerFieldNames",
+  "timestamp",
+  "expiresIn",
+  "maxBufferSize",
+]);
+const CANONICALIZATIONS = new Set([
+  "relaxed/relaxed",
+  "relaxed/simple",
+  "simple/relaxed",
+  "simple/simple",
+]);
+const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+const SELECTOR_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
+
+function fail(reason: string): never {
+  throw new TypeError(`Cannot sign with DKIM: ${reason}`);
+}
+
+/** A d= domain or s= selector: dot-separated labels, IDNs as A-labels. */
+function checkName(value: unknown, what: string, label: RegExp): string {
+  if (typeof value !== "string" || value === "") {
+    fail(`${what} must be a non-empty string`);
+  }
+  if (/[;=\s]/u.test(value) || hasControlOrC1(value)) {
+    fail(
+      `${what} ${
+        JSON.stringify(value)
+      } contains ";", "=", white space or a control character`,
+    );
+  }
+  let ascii = value;
+  if (/[^\x20-\x7e]/.test(value)) {
+    try {
+      ascii = new URL(`http://${value}/`).hostname;
+    } catch {
+      fail(`${what} ${JSON.stringify(value)} is not a domain name`);
+    }
+  }
+  if (ascii.length > 253 || !ascii.split(".").every((l) => label.test(l))) {
+    fail(`${what} ${JSON.stringify(value)} is not a domain name`);
+  }
+  return ascii;
+}
+
+function checkOne(options: unknown, what: string): {
+  signer: Signer;
+  maxBufferSize?: number;
+} {
+  if (options === null || typeof options !== "object") {
+    fail(`${what} must be an object`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTIONS.has(key)) fail(`${what} has an unknown option ${key}`);
+  }
+  const o = options as Partial<DkimOptions>;
+  const domain = checkName(o.domainName, `${what}.domainName`, LABEL);
+  const selector = checkName(
+    o.keySelector,
+    `${what}.keySelector`,
+    SELECTOR_LABEL,
+  );
+  if (
+    o.algorithm !== undefined && o.algorithm !== "rsa-sha256" &&
+    o.algorithm !== "ed25519-sha256"
+  ) {
+    fail(
+      `${what}.algorithm ${
+        JSON.stringify(o.algorithm)
+      } is not "rsa-sha256" or "ed25519-sha256"`,
+    );
+  }
+  const canonicalization = o.canonicalization ?? "relaxed/relaxed";
+  if (!CANONICALIZATIONS.has(canonicalization)) {
+    fail(
+      `${what}.canonicalization ${
+        JSON.stringify(o.canonicalization)
+      } is not one of ${[...CANONICALIZATIONS].join(", ")}`,
+    );
+  }
+  const [headerCanon, bodyCanon] = canonicalization.split("/") as [
+    Canon,
+    Canon,
+  ];
+  let headerFieldNames: string[] | undefined;
+  if (o.headerFieldNames !== undefined) {
+    if (!Array.isArray(o.headerFieldNames)) {
+      fail(`${what}.headerFieldNames must be an array of field names`);
+    }
+    headerFieldNames = o.headerFieldNames.map((name) => {
+      if (typeof name !== "string" || !/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
+        fail(
+          `${what}.headerFieldNames has ${
+            JSON.stringify(name)
+          }, which is not a field name`,
+        );
+      }
+      return name.toLowerCase();
+    });
+    if (!headerFieldNames.includes("from")) {
+      fail(`${what}.headerFieldNames must include From (RFC 6376 §5.4)`);
+    }
+  }
+  if (
+    o.timestamp !== undefined &&
+    (!(o.timestamp instanceof Date) || Number.isNaN(o.timestamp.getTime()) ||
+      o.timestamp.getTime() < 0)
+  ) {
+    fail(`${what}.timestamp must be a valid Date after 1970`);
+  }
+  if (
+    o.expiresIn !== undefined &&
+    (!Number.isSafeInteger(o.expiresIn) || o.expiresIn <= 0)
+  ) {
+    fail(`${what}.expiresIn must be a positive whole number of seconds`);
+  }
+  if (
+    o.maxBufferSize !== undefined &&
+    (!Number.isSafeInteger(o.maxBufferSize) || o.maxBufferSize < 0)
+  ) {
+    fail(`${what}.maxBufferSize must be a whole number of octets`);
+  }
+  let key: KeyInfo;
+  try {
+    key = inspectKey(o.privateKey, o.algorithm);
+  } catch (error) {
+    fail(`${what}.privateKey: ${(error as Error).message}`);
+  }
+  let imported: Promise<CryptoKey> | undefined;
+  const signer: Signer = {
+    domain,
+    selector,
+    algorithm: key.algorithm,
+    headerCanon,
+    bodyCanon,
+    key,
+    cryptoKey: () => (imported ??= importKey(key)),
+  };
+  if (headerFieldNames) signer.headerFieldNames = headerFieldNames;
+  if (o.timestamp) signer.timestamp = o.timestamp;
+  if (o.expiresIn !== undefined) signer.expiresIn = o.expiresIn;
+  return {
+    signer,
+    ...(o.maxBufferSize === undefined
+      ? {}
+      : { maxBufferSize: o.maxBufferSize }),
+  };
+}
+
+/**
+ * Checks DKIM options, synchronously: every mistake is a `TypeError` here,
+ * before a message is read or anything is sent.
+ *
+ * @param options One or several signatures' options.
+ * @param what How the options are named in errors (`"dkim"`).
+ * @returns The signers.
+ * @throws {TypeError} On a bad option or key.
+ */
+export function resolveSigners(options: unknown, what: string): Signers {
+  const list = Array.isArray(options) ? options : [options];
+  if (list.length === 0) fail(`${what} is an empty list`);
+  let maxBufferSize = Infinity;
+  const signers = list.map((item, i) => {
+    const checked = checkOne(
+      item,
+      Array.isArray(options) ? `${what}[${i}]` : what,
+    );
+    if (checked.maxBufferSize !== undefined) {
+      maxBufferSize = Math.min(maxBufferSize, checked.maxBufferSize);
+    }
+    return checked.signer;
+  });
+  return {
+    signers,
+    maxBufferSize: maxBufferSize === Infinity
+      ? DEFAULT_MAX_BUFFER_SIZE
+      : maxBufferSize,
+  };
+}
+
+/** The default `h=` list for a header: see {@linkcode DEFAULT_FIELDS}. */
+export function defaultFieldNames(fields: readonly HeaderField[]): string[] {
+  const names: string[] = [];
+  for (const name of DEFAULT_FIELDS) {
+    let count = fields.filter((f) => f.name === name).length;
+    if (OVERSIGNED.has(name)) count++;
+    for (let i = 0; i < count; i++) names.push(name);
+  }
+  return names;
+}
+
+/** Lines of the DKIM-Signature field stay within this many columns. */
+const FOLD_AT = 76;
+
+/**
+ * Writes the DKIM-Signature field (without the final CRLF), folded at 76
+ * columns: between tags, between `h=` names, and inside the `b=` value
+ * (FWS is allowed in all three). The text before the `b=` value does not
+ * depend on it, so the field written with an empty `b=` (what is signed)
+ * is the signed field with the value removed, as a verifier sees it.
+ */
+function fieldText(tags: string[], names: string[], b: string): string {
+  let text = "DKIM-Signature:";
+  let column = text.length;
+  const add = (piece: string): void => {
+    if (column + piece.length > FOLD_AT && column > 1) {
+      const fold = piece.startsWith(" ") ? "\r\n" : "\r\n ";
+      text += fold + piece;
+      column = fold.length - 2 + piece.length;
+    } else {
+      text += piece;
+      column += piece.length;
+    }
+  };
+  for (const tag of tags) add(` ${tag};`);
+  names.forEach((name, i) => {
+    const last = i === names.length - 1;
+    add((i === 0 ? " h=" : ":") + name + (last ? ";" : ""));
+  });
+  add(" b=");
+  for (let at = 0; at < b.length;) {
+    if (FOLD_AT - column < 8) {
+      text += "\r\n ";
+      column = 1;
+    }
+    const take = Math.min(FOLD_AT - column, b.length - at);
+    text += b.slice(at, at + take);
+    column += take;
+    at += take;
+  }
+  return text;
+}
+
+/**
+ * Signs a message: builds the DKIM-Signature field for its header fields
+ * and body hash (RFC 6376 §3.7).
+ *
+ * @param signer Who signs, how.
+ * @param fields The message's header fields.
+ * @param bodyHash The body hash for `signer.bodyCanon`.
+ * @param now The signing time when the signer gives none.
+ * @returns The field with its CRLF.
+ * @throws {TypeError} When the message has no From field.
+ */
+export async function signatureField(
+  signer: Signer,
+  fields: readonly HeaderField[],
+  bodyHash: Uint8Array,
+  now: Date,
+): Promise<string> {
+  if (!fields.some((f) => f.name === "from")) {
+    fail("the message has no From field, which DKIM must sign");
+  }
+  const names = signer.headerFieldNames ?? defaultFieldNames(fields);
+  const time = Math.floor((signer.timestamp ?? now).getTime() / 1000);
+  const tags = [
+    "v=1",
+    `a=${signer.algorithm}`,
+    `c=${signer.headerCanon}/${signer.bodyCanon}`,
+    `d=${signer.domain}`,
+    `s=${signer.selector}`,
+    `t=${time}`,
+    ...(signer.expiresIn === undefined ? [] : [`x=${time + signer.expiresIn}`]),
+    `bh=${toBase64(bodyHash)}`,
+  ];
+  const unsigned = fieldText(tags, names, "");
+  let data = "";
+  for (const field of selectFields(fields, names)) {
+    data += canonicalField(field.raw, signer.headerCanon);
+  }
+  // The field being made is hashed last, b= empty, without its CRLF.
+  data += canonicalField(unsigned, signer.headerCanon).slice(0, -2);
+  const signature = await sign(
+    await signer.cryptoKey(),
+    signer.algorithm,
+    latin1Bytes(data),
+  );
+  return fieldText(tags, names, toBase64(signature)) + "\r\n";
+}
