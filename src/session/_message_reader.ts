@@ -31,6 +31,8 @@ export class MessageReader {
   #finished = false;
   /** The ending was handed out. */
   #ended = false;
+  /** Why the reading was ended early. */
+  #closed: { reason: unknown } | undefined;
 
   /**
    * @param readable The message, as the caller gave it.
@@ -65,6 +67,9 @@ export class MessageReader {
   async read(): Promise<Chunk> {
     while (!this.#finished) {
       const value = await this.#next();
+      // A source cancelled under a pending read ends it: that is no end of
+      // the message.
+      if (this.#closed) throw this.#closed.reason;
       if (value === undefined) break;
       if (!(value instanceof Uint8Array)) {
         throw new TypeError(
@@ -100,6 +105,7 @@ export class MessageReader {
       return;
     }
     this.#finished = true;
+    this.#closed = { reason };
     this.#reader.cancel(reason).catch(() => {});
   }
 

@@ -82,6 +82,7 @@ class Job {
   readonly previous: Turn;
   readonly stop: Promise<never>;
   #cleanups: ((reason: unknown) => void)[] = [];
+  #aborted: { reason: unknown } | undefined;
   #abort!: (reason: unknown) => void;
   #written: () => void;
   #onPhase: ((phase: SendPhase) => void) | undefined;
@@ -100,8 +101,9 @@ class Job {
     this.stop.catch(() => {});
   }
 
-  /** The send writes its first command now. */
+  /** The send writes its first command now (unless it was aborted). */
   begin(position: number): void {
+    if (this.#aborted) throw this.#aborted.reason;
     this.position ??= position;
     this.enter("envelope");
   }
@@ -123,6 +125,7 @@ class Job {
   }
 
   abort(reason: unknown): void {
+    this.#aborted = { reason };
     this.#abort(reason);
     for (const cleanup of this.#cleanups) cleanup(reason);
   }
