@@ -84,7 +84,9 @@ function address(value: unknown): string {
  * characters (counting `Received: `), with CRLF and a tab.
  *
  * {@linkcode parseReceived} reads what this writes back into the same
- * parts.
+ * parts (but for an address-literal `from.helo` given without `from.ip`,
+ * which reads back as the address, and the date's milliseconds, which are
+ * not written).
  *
  * @param fields The parts; `by` is required, `date` defaults to now.
  * @returns The field body, without `Received:` and without a final CRLF.
@@ -236,23 +238,28 @@ export function formatReceived(fields: ReceivedFieldInit): string {
 function fold(parts: string[], breakAt: number): string {
   const lines: string[] = [];
   let line = "";
-  let width = PREFIX;
-  for (const [i, part] of parts.entries()) {
-    if (PREFIX + part.length > MAX_LINE) {
+  const width = () => (lines.length === 0 ? PREFIX : 1) + line.length;
+  const add = (unit: string, forceBreak: boolean) => {
+    if (PREFIX + unit.length > MAX_LINE) {
       throw new RangeError(
-        `Cannot format Received field: a value of ${part.length} characters does not fit on a line`,
+        `Cannot format Received field: a value of ${unit.length} characters does not fit on a line`,
       );
     }
     if (line === "") {
-      line = part;
-    } else if (
-      i === breakAt || width + line.length + 1 + part.length > FOLD_AT
-    ) {
+      line = unit;
+    } else if (forceBreak || width() + 1 + unit.length > FOLD_AT) {
       lines.push(line);
-      line = part;
-      width = 1; // the tab that begins a folded line
+      line = unit;
     } else {
-      line += ` ${part}`;
+      line += ` ${unit}`;
+    }
+  };
+  for (const [i, part] of parts.entries()) {
+    if (PREFIX + part.length <= FOLD_AT || !part.includes(" ")) {
+      add(part, i === breakAt);
+    } else {
+      // Longer than a line: fold between its words (a comment folds inside).
+      part.split(" ").forEach((word, j) => add(word, j === 0 && i === breakAt));
     }
   }
   lines.push(line);
