@@ -32,3 +32,8 @@ export type {
 } from "./src/received/received_field.ts";
 export { parseReceived } from "./src/received/parse_received.ts";
 export { formatReceived } from "./src/received/format_received.ts";
+export {
+  type Hop,
+  type HopLink,
+  traceHops,
+} from "./src/received/trace_hops.ts";

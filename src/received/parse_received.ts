@@ -208,13 +208,16 @@ function readFrom(
     parseIp(trimPunctuation(w).replace(/[()]/g, ""))
   ).find((ip) => ip !== undefined);
 
-  const localUser = local && first.kind === "name" &&
-    !first.text.includes(".") && found.user === undefined;
+  // A user rather than a host: Exim's "from root by host with local", and
+  // any Exim field whose first word has no address with it (Exim writes
+  // "from host ([ip])" for network clients, "from ident" otherwise).
+  const localUser = first.kind === "name" && found.user === undefined &&
+    ((local && !first.text.includes(".")) ||
+      (exim && found.ip === undefined && strayIp === undefined));
   if (first.kind === "user") {
     from.user = first.text;
   } else if (localUser) {
-    // Exim's "from root (helo=x) by host with local-esmtp": the first word
-    // is the user who submitted the message.
+    // "from root (helo=x) by host with local-esmtp".
     from.user = first.text;
     if (explicitHelo) from.helo = explicitHelo;
   } else if (explicitHelo !== undefined) {
