@@ -23,6 +23,8 @@
  *
  * @module
  */
+import { main } from "./src/received/main.ts";
+
 export type {
   ReceivedBy,
   ReceivedField,
@@ -37,3 +39,19 @@ export {
   type HopLink,
   traceHops,
 } from "./src/received/trace_hops.ts";
+export { hopsToTable } from "./src/received/hops_to_table.ts";
+export { hopsToDot } from "./src/received/hops_to_dot.ts";
+export { hopsToMermaid } from "./src/received/hops_to_mermaid.ts";
+export { hopsToSvg } from "./src/received/hops_to_svg.ts";
+export { main, type ReceivedCommandContext } from "./src/received/main.ts";
+
+if (import.meta.main) {
+  Deno.exit(
+    await main(Deno.args, {
+      stdin: Deno.stdin.readable,
+      stdout: Deno.stdout.writable,
+      stderr: Deno.stderr.writable,
+      openFile: async (path) => (await Deno.open(path)).readable,
+    }),
+  );
+}
