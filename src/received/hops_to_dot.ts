@@ -1,9 +1,15 @@
 import { buildGraph, type EdgeKind } from "./_graph.ts";
 import type { Hop } from "./trace_hops.ts";
 
-/** A DOT quoted string: backslash and quote escaped, lines joined by `\n`. */
+/**
+ * A DOT quoted string: backslash and quote escaped, `&` written as `&amp;`
+ * (Graphviz reads entities in labels), lines joined by `\n`.
+ */
 function quote(lines: readonly string[]): string {
-  return `"${lines.map((line) => line.replace(/[\\"]/g, "\\$&")).join("\\n")}"`;
+  const escaped = lines.map((line) =>
+    line.replaceAll("&", "&amp;").replace(/[\\"]/g, "\\$&")
+  );
+  return `"${escaped.join("\\n")}"`;
 }
 
 const STYLE: Record<EdgeKind, string> = {
