@@ -153,8 +153,8 @@ type FirstWord =
   | { kind: "none" };
 
 function classify(word: string | undefined): FirstWord {
-  if (word === undefined || word === "") return { kind: "none" };
-  const w = trimPunctuation(word);
+  const w = word === undefined ? "" : trimPunctuation(word);
+  if (w === "") return { kind: "none" };
   if (w.startsWith("[")) {
     const ip = parseIp(w);
     return ip === undefined
@@ -261,7 +261,7 @@ function readBy(clause: Clause | undefined): ReceivedBy {
   if (!clause) return by;
   const list = words(clause);
   const first = list[0] === undefined ? undefined : trimPunctuation(list[0]);
-  if (first !== undefined && !first.startsWith("<")) {
+  if (first !== undefined && first !== "" && !first.startsWith("<")) {
     const ip = parseIp(first);
     if (ip !== undefined) by.ip = ip;
     else if (!first.startsWith("[")) by.name = stripDot(first);
@@ -469,7 +469,9 @@ function assemble(value: string): ReceivedField {
   const by = readBy(byClause);
   if (by.name !== undefined || by.ip !== undefined) field.by = by;
   const via = first("via");
-  const viaWords = via ? leadingWords(via).map(trimPunctuation) : [];
+  const viaWords = via
+    ? leadingWords(via).map(trimPunctuation).filter((w) => w !== "")
+    : [];
   if (viaWords.length > 0) field.via = viaWords.join(" ");
   const id = readId(first("id"));
   if (id !== undefined) field.id = id;
