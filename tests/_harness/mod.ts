@@ -59,4 +59,9 @@ export {
   type PostfixOptions,
   startPostfix,
 } from "./postfix.ts";
+export {
+  type PostfixChain,
+  type PostfixChainOptions,
+  startPostfixChain,
+} from "./postfix_chain.ts";
 export { ChildLines } from "./process.ts";

@@ -76,6 +76,11 @@ export interface Postfix extends AsyncDisposable {
 export interface PostfixOptions {
   /** More main.cf settings, applied last. */
   main?: Record<string, string>;
+  /**
+   * More master.cf services (`smtp unix - - n - - smtp` to relay, `tlsmgr
+   * unix - - n 1000? 1 tlsmgr` for TLS), appended to the default ones.
+   */
+  master?: string[];
 }
 
 function idOf(name: string, file: string): number {
@@ -177,7 +182,10 @@ export async function startPostfix(
     let lastError: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       const port = freePort();
-      await Deno.writeTextFile(`${conf}/master.cf`, masterCf(port));
+      await Deno.writeTextFile(
+        `${conf}/master.cf`,
+        masterCf(port, options.master ?? []),
+      );
       // Postfix waits until a configuration file is a second old: age them.
       const past = new Date(Date.now() - 60_000);
       for (const name of ["main.cf", "master.cf"]) {
@@ -211,7 +219,7 @@ export async function startPostfix(
   }
 }
 
-function masterCf(port: number): string {
+function masterCf(port: number, extra: readonly string[]): string {
   // service type private unpriv chroot wakeup maxproc command
   return [
     `127.0.0.1:${port} inet n - n - - smtpd`,
@@ -230,6 +238,7 @@ function masterCf(port: number): string {
     "retry unix - - n - - error",
     "discard unix - - n - - discard",
     "postlog unix-dgram n - n - 1 postlogd",
+    ...extra,
     "",
   ].join("\n");
 }

@@ -10,6 +10,7 @@ const MESSAGES = [
   "amd_exchange.eml",
   "xen_exim.eml",
   "gmail_kvack.eml",
+  "postfix_chain.eml",
 ];
 
 Deno.test("hopsToDot draws a column of hosts, an arrow per hop and dashed breaks", () => {

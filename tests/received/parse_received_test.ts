@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { parseReceived } from "../../received.ts";
-import { REAL_WORLD } from "./_corpus.ts";
+import { LOCAL, REAL_WORLD } from "./_corpus.ts";
 
-for (const entry of REAL_WORLD) {
+for (const entry of [...REAL_WORLD, ...LOCAL]) {
   Deno.test(`parseReceived reads a field of ${entry.software}`, () => {
     assert.deepEqual(parseReceived(entry.field), entry.expected, entry.source);
   });

@@ -43,6 +43,7 @@ const MESSAGES = [
   "amd_exchange.eml",
   "xen_exim.eml",
   "gmail_kvack.eml",
+  "postfix_chain.eml",
 ];
 
 Deno.test("received.ts as a program prints the table of a message on standard input, with no permission", async () => {

@@ -65,6 +65,11 @@ const PATHS: Record<string, Summary[]> = {
     row(7, "lists.xenproject.org", "unknown", 0, 2000),
     row(8, "mail.lfdr.de", "linked", 23000, 25000),
   ],
+  // Written here: two Postfix instances, the second hop over STARTTLS.
+  "postfix_chain.eml": [
+    row(1, "first.test", "first"),
+    row(2, "second.test", "linked", 1000, 1000),
+  ],
   // Gmail's front end, Gmail's outbound relay, then Postfix.
   "gmail_kvack.eml": [
     row(1, "mx.google.com", "first"),
