@@ -35,6 +35,7 @@ const HINTS: Record<string, string> = {
   openssl: "apt-get install openssl",
   "git-send-email": "apt-get install git-email",
   "postfix-smtpd": "apt-get install postfix, and run as root",
+  dot: "apt-get install graphviz",
 };
 
 const found = new Map<string, string | undefined>();
