@@ -50,6 +50,8 @@ export interface PrepareOptions {
   now: Date;
   /** Maps a recipient to the addresses it stands for (msmtp `aliases`). */
   expandAlias?: (recipient: string) => string[];
+  /** The body of a `Received:` field to put first in the header (`-oR`). */
+  received?: string | undefined;
 }
 
 /** A message ready to send, and the Message-ID it carries when known. */
@@ -207,6 +209,9 @@ export async function prepareMessage(
   }
 
   const head = concatBytes([
+    ...(options.received === undefined
+      ? []
+      : [encoder.encode(`Received: ${options.received}\r\n`)]),
     ...kept.map((f) => f.raw),
     ...added.map((line) => encoder.encode(`${line}\r\n`)),
     // The empty line, as given, or added before a body that began without one.

@@ -9,6 +9,7 @@ import { runShellCommand } from "./_run_shell_command.ts";
 import { loadSettings, type Settings, type SettingsHost } from "./_settings.ts";
 import { ExitCode, type ExitCodeValue } from "./exit_code.ts";
 import { exitCodeForError } from "./exit_code_for_error.ts";
+import { formatReceived } from "../received/format_received.ts";
 import { type CliArgs, parseArgs } from "./parse_args.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { describeReply } from "../protocol/_describe_reply.ts";
@@ -52,6 +53,8 @@ Options:
   -f, -r ADDRESS     Envelope sender (-f "<>" for none)
   -F NAME            Full name for an added From field
   -i, -oi            A line with a single "." does not end the message
+  -oR, --add-received-header
+                     Put a Received field for this submission first
   -N CONDITIONS      DSN: never, or a list of success,failure,delay
   -R full|hdrs       DSN: what a failure report returns
   -V ENVID           DSN: the envelope identifier
@@ -127,10 +130,39 @@ function envelopeSender(
   return from;
 }
 
+/** The local user: `$USER`, else `$LOGNAME`, else root. */
+function localUser(host: SettingsHost): string {
+  return host.env("USER") || host.env("LOGNAME") || "root";
+}
+
 /** The last resort for the envelope sender: `$USER@hostname`, as sendmail does. */
 function defaultSender(host: SettingsHost): string {
-  const user = host.env("USER") || host.env("LOGNAME") || "root";
-  return `${user}@${host.hostname()}`;
+  return `${localUser(host)}@${host.hostname()}`;
+}
+
+/**
+ * sendmail(8)'s submission stamp, `(from alice@localhost) by host id …;
+ * date`, for `-oR`.
+ */
+function submissionStamp(host: SettingsHost, now: Date): string {
+  const id = [...crypto.getRandomValues(new Uint8Array(6))].map((b) =>
+    b.toString(16).padStart(2, "0")
+  ).join("").toUpperCase();
+  try {
+    return formatReceived({
+      from: { user: `${localUser(host)}@localhost` },
+      by: { name: host.hostname() },
+      id,
+      date: now,
+    });
+  } catch (error) {
+    throw new CliError(
+      `Cannot add a Received field: ${
+        error instanceof Error ? error.message : error
+      }`,
+      ExitCode.CONFIG,
+    );
+  }
 }
 
 function describe(
@@ -261,6 +293,7 @@ async function run(
 
   const recipients = args.recipients.flatMap((r) => parseAddressList(r));
   const aliases = settings.aliases;
+  const now = context.now?.() ?? new Date();
   const message = await prepareMessage(
     context.stdin ?? Deno.stdin.readable,
     {
@@ -276,7 +309,8 @@ async function run(
       removeBcc: settings.removeBcc,
       undisclosedRecipients: settings.undisclosedRecipients,
       hostname: host.hostname(),
-      now: context.now?.() ?? new Date(),
+      now,
+      received: args.addReceived ? submissionStamp(host, now) : undefined,
       ...(aliases && {
         expandAlias: (recipient: string) =>
           recipient.includes("@")

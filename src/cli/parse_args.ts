@@ -16,6 +16,11 @@ export interface CliArgs {
   fullName?: string;
   /** `-i` / `-oi`: a line with a single "." does not end the message. */
   ignoreDots: boolean;
+  /**
+   * `-oR` / `--add-received-header`: put a `Received:` field for the local
+   * submission first in the header, as sendmail(8) does.
+   */
+  addReceived: boolean;
   /** `-N`: delivery status notification conditions. */
   dsnNotify?: NonNullable<DsnOptions["notify"]>;
   /** `-R`: how much of the message a failure report returns. */
@@ -55,6 +60,7 @@ const LONG: Record<string, boolean> = {
   "dsn-return": true,
   "read-recipients": false,
   "read-envelope-from": false,
+  "add-received-header": false,
   debug: false,
   verbose: false,
   pretend: false,
@@ -116,7 +122,7 @@ function parseReturn(value: string): NonNullable<DsnOptions["ret"]> {
  *
  * Accepted and ignored for compatibility: `-B type`, `-bm`, `-A x`, `-e x`,
  * `-h N`, `-L tag`, `-p proto`, `-X file`, `-M x`, `-o x` (other than
- * `-oi`), `-O option=value` (other than `IgnoreDots`), `-G`, `-I`, `-m`,
+ * `-oi` and `-oR`), `-O option=value` (other than `IgnoreDots`), `-G`, `-I`, `-m`,
  * `-n`, `-s`, `-U`, `-c`, `-d…`.
  *
  * @param args The arguments, without the program name.
@@ -139,6 +145,7 @@ export function parseArgs(args: readonly string[]): CliArgs {
     readRecipients: false,
     readEnvelopeFrom: false,
     ignoreDots: false,
+    addReceived: false,
     verbose: false,
     pretend: false,
     help: false,
@@ -185,9 +192,10 @@ export function parseArgs(args: readonly string[]): CliArgs {
         result.url = value;
         break;
       case "o":
-        // -oi: ignore dots. Every other -oX (-oem, -odi, -odb …) is a
-        // sendmail option without meaning here.
+        // -oi: ignore dots; -oR: add a Received field. Every other -oX
+        // (-oem, -odi, -odb …) is a sendmail option without meaning here.
         if (value === "i") result.ignoreDots = true;
+        if (value === "R") result.addReceived = true;
         break;
       case "O": {
         const [name = "", setting = "true"] = value.split("=", 2);
@@ -225,6 +233,7 @@ export function parseArgs(args: readonly string[]): CliArgs {
         if (eq !== -1) throw usage(`Option --${name} takes no argument`);
         if (name === "read-recipients") result.readRecipients = true;
         else if (name === "read-envelope-from") result.readEnvelopeFrom = true;
+        else if (name === "add-received-header") result.addReceived = true;
         else if (name === "debug" || name === "verbose") result.verbose = true;
         else if (name === "pretend") result.pretend = true;
         else if (name === "help") result.help = true;

@@ -15,6 +15,7 @@ import { DotUnstuffer } from "./_dot_unstuff.ts";
 import { REDACTED } from "../protocol/_redacted.ts";
 import { redactAuthLine } from "./_redact_auth_line.ts";
 import { LineReader, type ReadLine } from "./_line_reader.ts";
+import { receivedStamp } from "./_received_stamp.ts";
 import type { Transport } from "./_transport.ts";
 import type { ReceivedMessage, TranscriptLine } from "./received_message.ts";
 import type {
@@ -51,6 +52,8 @@ export interface SessionConfig {
   maxLineLength: number;
   maxRecipients: number;
   hooks: TestServerHooks;
+  /** Prepend a Received field to each message. */
+  received: boolean;
 }
 
 /** Where a session reports to. */
@@ -1057,15 +1060,22 @@ export class ServerSession {
         }
         const id = crypto.randomUUID().slice(0, 8).toUpperCase();
         this.#reply(250, "2.0.0", `OK: queued as ${id}`);
-        this.#deliver(message, transfer);
+        this.#deliver(message, transfer, id);
       },
       apply: () => this.#deliver(message, transfer),
     }, message);
     this.#resetTransaction();
   }
 
-  #deliver(raw: Uint8Array, transfer: "DATA" | "BDAT"): void {
+  #deliver(
+    data: Uint8Array,
+    transfer: "DATA" | "BDAT",
+    id = crypto.randomUUID().slice(0, 8).toUpperCase(),
+  ): void {
     this.#messages++;
+    const raw = this.#config.received
+      ? concatBytes([this.#stamp(id), data])
+      : data;
     const message: ReceivedMessage = {
       envelope: {
         from: this.#from ?? "",
@@ -1087,6 +1097,20 @@ export class ServerSession {
       connection: this.#id,
     };
     this.#sink.deliver(message);
+  }
+
+  /** The Received field of the `received` option. */
+  #stamp(id: string): Uint8Array {
+    return receivedStamp({
+      helo: this.#helo,
+      esmtp: this.#esmtp,
+      socket: this.#t.socket,
+      secure: this.#t.secure,
+      authenticated: this.#authUser !== undefined,
+      serverName: this.#config.serverName,
+      id,
+      to: this.#to,
+    });
   }
 
   #resetTransaction(): void {

@@ -41,7 +41,9 @@ export interface ReceivedMessage {
   readonly envelope: ReceivedEnvelope;
   /**
    * The message bytes: after dot-unstuffing for DATA (ending with the CRLF of
-   * the last line, without the final `.` CRLF), or the BDAT chunks joined.
+   * the last line, without the final `.` CRLF), or the BDAT chunks joined;
+   * after the server's own `Received:` field when its `received` option is
+   * on.
    */
   readonly raw: Uint8Array;
   /** {@linkcode ReceivedMessage.raw} decoded as UTF-8. */

@@ -365,6 +365,11 @@ export async function startTestServer(
       );
     }
   }
+  if (options.received !== undefined && typeof options.received !== "boolean") {
+    throw new TypeError(
+      "Cannot start the test server: received must be true or false",
+    );
+  }
   const serverName = options.serverName ?? "localhost";
   const greeting = options.greeting ?? "ESMTP @x/sendmail test server";
   for (const text of [serverName, greeting]) {
@@ -392,6 +397,7 @@ export async function startTestServer(
     maxLineLength: options.maxLineLength ?? 12288,
     maxRecipients: options.maxRecipients ?? 100,
     hooks: { ...options.hooks },
+    received: options.received ?? false,
   };
 
   const server = createServer({ allowHalfOpen: false });

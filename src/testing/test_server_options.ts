@@ -228,4 +228,13 @@ export interface TestServerOptions {
   maxRecipients?: number;
   /** Scripted behaviour per command. */
   hooks?: TestServerHooks;
+  /**
+   * Prepend a `Received:` field to every message stored, as a real MTA
+   * does: `from` the client's HELO name and address, `by` the server's
+   * name, `with` ESMTP/ESMTPS/ESMTPSA…, the queue id of the reply, `for`
+   * the recipient when there is one, the TLS version and cipher, the date.
+   * Off by default, so `raw` holds exactly the bytes the client sent.
+   * @default {false}
+   */
+  received?: boolean;
 }

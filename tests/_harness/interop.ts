@@ -54,6 +54,7 @@ const HINTS: Record<string, string> = {
   exim: "run .ci/install_servers as root (unpacks exim4-daemon-light)",
   opensmtpd: "run .ci/install_servers as root (unpacks opensmtpd)",
   haraka: "run .ci/install_servers (npm Haraka into a private prefix)",
+  dot: "apt-get install graphviz",
 };
 
 const found = new Map<string, string | undefined>();

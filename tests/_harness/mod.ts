@@ -86,4 +86,9 @@ export {
   type HarakaUser,
   startHaraka,
 } from "./haraka.ts";
+export {
+  type PostfixChain,
+  type PostfixChainOptions,
+  startPostfixChain,
+} from "./postfix_chain.ts";
 export { ChildLines } from "./process.ts";

@@ -119,6 +119,11 @@ export interface PostfixOptions {
   sasl?: string;
   /** More smtpd listeners (submission, smtps, strict modes). @default {[]} */
   services?: PostfixService[];
+  /**
+   * More master.cf services (`smtp unix - - n - - smtp` to relay, `tlsmgr
+   * unix - - n 1000? 1 tlsmgr` for TLS), appended to the default ones.
+   */
+  master?: string[];
 }
 
 function idOf(name: string, file: string): number {
@@ -243,7 +248,13 @@ export async function startPostfix(
       }
       await Deno.writeTextFile(
         `${conf}/master.cf`,
-        masterCf(port, services, ports, options.certs !== undefined),
+        masterCf(
+          port,
+          services,
+          ports,
+          options.certs !== undefined,
+          options.master ?? [],
+        ),
       );
       // Postfix waits until a configuration file is a second old: age them.
       const past = new Date(Date.now() - 60_000);
@@ -332,6 +343,7 @@ function masterCf(
   services: PostfixService[],
   ports: Record<string, number>,
   tls: boolean,
+  more: readonly string[],
 ): string {
   const extra = services.map((service) => {
     const settings = Object.entries(serviceSettings(service)).map((
@@ -349,7 +361,9 @@ function masterCf(
   return [
     `127.0.0.1:${port} inet n - n - - smtpd`,
     ...extra,
-    ...(tls ? ["tlsmgr unix - - n 1000? 1 tlsmgr"] : []),
+    ...(tls && !more.some((line) => /^tlsmgr\s/.test(line))
+      ? ["tlsmgr unix - - n 1000? 1 tlsmgr"]
+      : []),
     "cleanup unix n - n - 0 cleanup",
     "qmgr unix n - n 300 1 qmgr",
     "rewrite unix - - n - - trivial-rewrite",
@@ -365,6 +379,7 @@ function masterCf(
     "retry unix - - n - - error",
     "discard unix - - n - - discard",
     "postlog unix-dgram n - n - 1 postlogd",
+    ...more,
     "",
   ].join("\n");
 }

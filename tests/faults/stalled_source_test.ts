@@ -34,7 +34,7 @@ function stalling(head?: string): {
 const HEAD = "Subject: stalled\r\n\r\n" + "x".repeat(70_000) + "\r\n";
 
 for (const mode of ["DATA", "BDAT"] as const) {
-  const options = async (
+  const options = (
     server: Awaited<ReturnType<typeof startTestServer>>,
     timeouts = {},
   ) => ({
@@ -47,7 +47,7 @@ for (const mode of ["DATA", "BDAT"] as const) {
     Deno.test(`SmtpClient.send() rejects with the signal's reason and cancels a source that stalls ${where} (${mode})`, async () => {
       await using server = await startTestServer();
       const client = await SmtpClient.connect(
-        await options(server, { data: 60_000 }),
+        options(server, { data: 60_000 }),
       );
       const { stream, cancelled } = stalling(
         where === "at once" ? undefined : HEAD,
@@ -67,7 +67,7 @@ for (const mode of ["DATA", "BDAT"] as const) {
 
     Deno.test(`SmtpClient.send() times out with the data timeout on a source that stalls ${where} (${mode})`, async () => {
       await using server = await startTestServer();
-      const client = await SmtpClient.connect(await options(server));
+      const client = await SmtpClient.connect(options(server));
       const { stream, cancelled } = stalling(
         where === "at once" ? undefined : HEAD,
       );
@@ -106,7 +106,7 @@ for (const mode of ["DATA", "BDAT"] as const) {
           },
       });
       const client = await SmtpClient.connect(
-        await options(server, { data: 60_000, command: 60_000 }),
+        options(server, { data: 60_000, command: 60_000 }),
       );
       const { stream, cancelled } = stalling(HEAD);
       const error = await client.send(raw(stream)).then(
@@ -122,7 +122,7 @@ for (const mode of ["DATA", "BDAT"] as const) {
 
   Deno.test(`SmtpClient.send() refuses a stream of strings with a TypeError before the envelope (${mode})`, async () => {
     await using server = await startTestServer();
-    await using client = await SmtpClient.connect(await options(server));
+    await using client = await SmtpClient.connect(options(server));
     const strings = ReadableStream.from([
       "Subject: text\r\n\r\n",
       "body\r\n",
@@ -143,7 +143,7 @@ for (const mode of ["DATA", "BDAT"] as const) {
 
   Deno.test(`SmtpClient.send() refuses a string chunk after bytes with a TypeError and never sends it (${mode})`, async () => {
     await using server = await startTestServer();
-    const client = await SmtpClient.connect(await options(server));
+    const client = await SmtpClient.connect(options(server));
     const mixed = ReadableStream.from([
       new TextEncoder().encode("Subject: mixed\r\n\r\n" + "y".repeat(70_000)),
       "a string",
