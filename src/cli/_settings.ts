@@ -235,16 +235,21 @@ export async function resolveAccount(
     ).map((u) => `"${u.command}" at line ${u.line}: ${u.reason}`);
     throw configError(`Cannot use ${where}: ${problems.join("; ")}`);
   }
-  if (!account.host) throw configError(`Cannot use ${where}: host is not set`);
+  if (!account.host && !account.socket) {
+    throw configError(`Cannot use ${where}: host is not set`);
+  }
 
   const tls = account.tls
     ? (account.tlsStarttls === false ? "implicit" : "starttls")
     : "none";
   const options: SmtpClientOptions = {
-    hostname: account.host,
+    // With `socket` the host only names the server (TLS, logs).
+    hostname: account.host ?? "localhost",
     port: account.port ?? (tls === "implicit" ? 465 : 25),
     tls,
   };
+  if (account.socket) options.path = expandTilde(account.socket, host);
+  if (account.lmtp) options.lmtp = true;
   if (account.tlsTrustFile && account.tlsTrustFile !== "system") {
     const path = expandTilde(account.tlsTrustFile, host);
     const pem = await readOptional(host, path);

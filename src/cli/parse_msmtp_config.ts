@@ -49,6 +49,10 @@ export interface MsmtpAccount {
   tlsTrustFile?: string;
   /** `timeout` in seconds; 0 is off. */
   timeout?: number;
+  /** `protocol lmtp` (RFC 2033) instead of SMTP. */
+  lmtp?: boolean;
+  /** `socket`: a unix domain socket instead of host and port. */
+  socket?: string;
   /** `dsn_notify`: "never" or a comma list of success, failure, delay. */
   dsnNotify?: string;
   /** `dsn_return`: "full" or "hdrs". */
@@ -217,10 +221,9 @@ const SETTERS: Record<string, Setter> = {
   proxy_host(_a, arg) {
     if (arg !== "") return "unsupported:SOCKS proxies are not implemented";
   },
-  socket(_a, arg) {
-    if (arg !== "") {
-      return "unsupported:unix domain sockets are not implemented";
-    }
+  socket(a, arg) {
+    if (arg === "") delete a.socket;
+    else a.socket = arg;
   },
   source_ip(_a, arg) {
     if (arg !== "") {
@@ -232,9 +235,10 @@ const SETTERS: Record<string, Setter> = {
     else if (/^\d+$/.test(arg) && Number(arg) >= 1) a.timeout = Number(arg);
     else return invalid;
   },
-  protocol(_a, arg) {
-    if (arg === "lmtp") return "unsupported:LMTP is not implemented";
-    if (arg !== "smtp") return invalid;
+  protocol(a, arg) {
+    if (arg === "lmtp") a.lmtp = true;
+    else if (arg === "smtp") delete a.lmtp;
+    else return invalid;
   },
   dsn_notify(a, arg) {
     const value = arg.toLowerCase();
@@ -346,14 +350,14 @@ function copy(account: MsmtpAccount): MsmtpAccount {
  * the account "default".
  *
  * Used: host, port, from, domain, auth, user, password, passwordeval, tls,
- * tls_starttls, tls_trust_file, timeout, protocol (smtp), dsn_notify,
+ * tls_starttls, tls_trust_file, timeout, protocol (smtp, lmtp), socket, dsn_notify,
  * dsn_return, allow_from_override, set_from_header, set_date_header,
  * set_msgid_header, remove_bcc_headers, undisclosed_recipients, aliases,
  * auto_from, maildomain. Ignored: logfile, logfile_time_format, syslog,
  * tls_crl_file, tls_priorities, tls_min_dh_prime_bits, ntlmdomain.
  * Recorded as unsupported, failing only when their account is used:
  * tls_fingerprint, tls_certcheck off, client certificates,
- * tls_host_override, proxies, sockets, source_ip, LMTP and SASL mechanisms
+ * tls_host_override, proxies, source_ip and SASL mechanisms
  * other than PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256, SCRAM-SHA-1, XOAUTH2 and
  * OAUTHBEARER.
  *

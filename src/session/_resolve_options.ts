@@ -35,6 +35,7 @@ export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = Object.freeze({
 export interface SessionSettings {
   hostname: string;
   port: number;
+  path?: string;
   tls: TlsMode;
   caCerts?: string[];
   clientName: string;
@@ -65,6 +66,7 @@ const KNOWN: ReadonlySet<string> = new Set<string>(
   [
     "hostname",
     "port",
+    "path",
     "tls",
     "caCerts",
     "clientName",
@@ -142,6 +144,13 @@ export function resolveOptions(
     );
   }
   const port = options.port ?? (tls === "implicit" ? 465 : 587);
+  const { path } = options;
+  if (path !== undefined) {
+    if (typeof path !== "string" || path === "") {
+      throw new TypeError("Cannot use path: expected a unix socket path");
+    }
+    assertPrintable(path, "path");
+  }
   const caCerts = checkCaCerts(options.caCerts);
   const timeouts = checkTimeouts(options.timeouts);
   if (options.clientName !== undefined) {
@@ -170,6 +179,7 @@ export function resolveOptions(
   return {
     hostname,
     port,
+    ...(path !== undefined ? { path } : {}),
     tls,
     ...(caCerts ? { caCerts } : {}),
     clientName,

@@ -389,7 +389,9 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
         { kind: "auth", command: "AUTH" },
       );
     }
-    if (!this.secure && !isLoopback(hostname)) {
+    // A unix socket is local too.
+    const local = isLoopback(hostname) || this.#settings.path !== undefined;
+    if (!this.secure && !local) {
       throw new SmtpError(
         `Cannot authenticate: refusing to send credentials without TLS to ${hostname}`,
         { kind: "auth", command: "AUTH" },
@@ -1080,7 +1082,9 @@ function anyRejection(...promises: Promise<never>[]): Promise<never> {
 }
 
 async function open(settings: SessionSettings): Promise<Wire> {
-  const { hostname, port, tls, caCerts, signal, timeouts, logger } = settings;
+  const { hostname, port, path, tls, caCerts, signal, timeouts, logger } =
+    settings;
+  const where = path ?? `${hostname}:${port}`;
   const timer = AbortSignal.timeout(timeouts.connect);
   const combined = signal ? AbortSignal.any([signal, timer]) : timer;
   const connect = settings.connect ?? defaultConnect;
@@ -1088,6 +1092,7 @@ async function open(settings: SessionSettings): Promise<Wire> {
     const conn = await connect({
       hostname,
       port,
+      ...(path !== undefined ? { path } : {}),
       tls: tls === "implicit"
         ? "implicit"
         : tls === "none"
@@ -1098,7 +1103,7 @@ async function open(settings: SessionSettings): Promise<Wire> {
     });
     logger?.({
       type: "info",
-      text: `Connected to ${hostname}:${port}${conn.secure ? " with TLS" : ""}`,
+      text: `Connected to ${where}${conn.secure ? " with TLS" : ""}`,
     });
     // Before a possible STARTTLS, replies are read only while awaited.
     const lazy = tls === "starttls" || tls === "opportunistic";
@@ -1107,24 +1112,19 @@ async function open(settings: SessionSettings): Promise<Wire> {
     if (signal?.aborted) throw signal.reason;
     if (timer.aborted) {
       throw new SmtpError(
-        `Cannot connect to ${hostname}:${port}: no connection within ${timeouts.connect} ms`,
+        `Cannot connect to ${where}: no connection within ${timeouts.connect} ms`,
         { kind: "timeout", command: "CONNECT", cause: error },
       );
     }
     // An option the transport cannot honour is the caller's mistake.
     if (error instanceof TypeError) throw error;
-    throw connectFailure(error, hostname, port);
+    throw connectFailure(error, where);
   }
 }
 
 /** An adapter's connect failure as an `SmtpError`, by its seam reason. */
-function connectFailure(
-  error: unknown,
-  hostname: string,
-  port: number,
-): SmtpError {
+function connectFailure(error: unknown, where: string): SmtpError {
   const reason = failureReason(error);
-  const where = `${hostname}:${port}`;
   const detail = errorMessage(error);
   switch (reason) {
     case "tls-verify":

@@ -45,6 +45,13 @@ export interface SmtpClientOptions {
   hostname: string;
   /** The port. @default {465 with tls "implicit", else 587} */
   port?: number;
+  /**
+   * A unix socket to connect to instead of `hostname:port` (an LMTP server
+   * such as Dovecot's listens on one). `hostname` still names the server
+   * for TLS; the socket counts as local, so credentials may cross it
+   * without TLS.
+   */
+  path?: string;
   /** How TLS is used. @default {"implicit" on port 465, else "starttls"} */
   tls?: TlsMode;
   /** Extra trusted CA certificates (PEM), added to the system roots. */

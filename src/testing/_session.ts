@@ -54,6 +54,8 @@ export interface SessionConfig {
   hooks: TestServerHooks;
   /** Prepend a Received field to each message. */
   received: boolean;
+  /** Speak LMTP: LHLO, and a reply per recipient after the data. */
+  lmtp: boolean;
 }
 
 /** Where a session reports to. */
@@ -306,6 +308,7 @@ export class ServerSession {
     switch (verb) {
       case "EHLO":
       case "HELO":
+      case "LHLO":
         return this.#dispatch(verb, line, args, this.#hello(verb, args));
       case "STARTTLS":
         return this.#dispatch(verb, line, args, this.#startTlsCommand(args));
@@ -371,6 +374,7 @@ export class ServerSession {
     switch (word) {
       case "EHLO":
       case "HELO":
+      case "LHLO":
       case "STARTTLS":
       case "AUTH":
       case "MAIL":
@@ -508,15 +512,21 @@ export class ServerSession {
     if (first && !first.text.startsWith("2")) this.#refusing = true;
   }
 
-  #hello(verb: "EHLO" | "HELO", args: string): ParsedCommand {
+  #hello(verb: "EHLO" | "HELO" | "LHLO", args: string): ParsedCommand {
     const domain = args.trim();
     const apply = () => {
       this.#resetTransaction();
       this.#helo = domain;
-      this.#esmtp = verb === "EHLO";
+      this.#esmtp = verb !== "HELO";
     };
     return {
       run: () => {
+        if ((verb === "LHLO") !== this.#config.lmtp) {
+          // RFC 2033 §4.1: an LMTP server speaks LHLO only, and the other
+          // way round.
+          this.#reply(500, "5.5.1", `Command unrecognized: ${verb}`);
+          return;
+        }
         if (domain === "" || /\s/.test(domain)) {
           this.#reply(501, "5.5.4", `Syntax: ${verb} <domain or address>`);
           return;
@@ -1047,6 +1057,7 @@ export class ServerSession {
     message: Uint8Array,
     transfer: "DATA" | "BDAT",
   ): Promise<void> {
+    if (this.#config.lmtp) return await this.#lmtpEnd(message, transfer);
     await this.#dispatch("DATA_END", "", "", {
       run: () => {
         const limit = this.#config.sizeLimit ?? 0;
@@ -1064,6 +1075,41 @@ export class ServerSession {
       },
       apply: () => this.#deliver(message, transfer),
     }, message);
+    this.#resetTransaction();
+  }
+
+  /** LMTP (RFC 2033 §4.2): one reply per accepted recipient, in order. */
+  async #lmtpEnd(
+    message: Uint8Array,
+    transfer: "DATA" | "BDAT",
+  ): Promise<void> {
+    const limit = this.#config.sizeLimit ?? 0;
+    const delivered: string[] = [];
+    for (const recipient of this.#to) {
+      await this.#dispatch("DATA_END", "", recipient, {
+        run: () => {
+          if (limit > 0 && message.length > limit) {
+            this.#reply(
+              552,
+              "5.3.4",
+              "Message size exceeds fixed maximum message size",
+            );
+            return;
+          }
+          this.#reply(250, "2.0.0", `<${recipient}> delivered`);
+          delivered.push(recipient);
+        },
+        apply: () => {
+          delivered.push(recipient);
+        },
+      }, message);
+    }
+    if (delivered.length > 0) {
+      const to = this.#to;
+      this.#to = delivered;
+      this.#deliver(message, transfer);
+      this.#to = to;
+    }
     this.#resetTransaction();
   }
 

@@ -398,6 +398,7 @@ export async function startTestServer(
     maxRecipients: options.maxRecipients ?? 100,
     hooks: { ...options.hooks },
     received: options.received ?? false,
+    lmtp: options.lmtp ?? false,
   };
 
   const server = createServer({ allowHalfOpen: false });

@@ -62,13 +62,16 @@ export interface TestServerAuth {
 /**
  * The commands a hook can intercept. `"connect"` is the greeting,
  * `"DATA_END"` the end of a message (after the final dot of DATA, or after
- * the last BDAT chunk), `"OTHER"` any other command line (EXPN, HELP,
- * unknown verbs, empty lines).
+ * the last BDAT chunk; under `lmtp` it runs once per accepted recipient,
+ * whose address is then `args`, and its reply is that recipient's),
+ * `"OTHER"` any other command line (EXPN, HELP, unknown verbs, empty
+ * lines).
  */
 export type HookVerb =
   | "connect"
   | "EHLO"
   | "HELO"
+  | "LHLO"
   | "STARTTLS"
   | "AUTH"
   | "MAIL"
@@ -237,4 +240,12 @@ export interface TestServerOptions {
    * @default {false}
    */
   received?: boolean;
+  /**
+   * Speak LMTP (RFC 2033) instead of SMTP: LHLO instead of EHLO (EHLO and
+   * HELO get 500), and after the data one reply per accepted recipient, each
+   * from the `DATA_END` hook run for that recipient (`args`). A message is
+   * stored with the recipients whose reply accepted it.
+   * @default {false}
+   */
+  lmtp?: boolean;
 }

@@ -26,7 +26,7 @@ export function classifyDenoError(
   const message = error instanceof Error ? error.message : String(error);
   let reason: ConnectionFailureReason;
   if (
-    /^(ConnectionRefused|NetworkUnreachable|HostUnreachable|AddrNotAvailable)$/
+    /^(ConnectionRefused|NetworkUnreachable|HostUnreachable|AddrNotAvailable|NotFound)$/
       .test(name)
   ) {
     reason = "refused";

@@ -64,8 +64,10 @@ export function classifyNodeError(
     : "";
   const message = error instanceof Error ? error.message : String(error);
   let reason: ConnectionFailureReason;
-  if (code === "ECONNREFUSED") reason = "refused";
-  else if (NO_HOST.has(code)) reason = "dns";
+  // ENOENT: no unix socket at that path.
+  if (/^(ECONNREFUSED|ENOENT|ENETUNREACH|EHOSTUNREACH)$/.test(code)) {
+    reason = "refused";
+  } else if (NO_HOST.has(code)) reason = "dns";
   else if (DNS_TEMPORARY.has(code) || code === "ETIMEDOUT") reason = "timeout";
   else if (VERIFY.has(code)) reason = "tls-verify";
   else if (RESET.has(code)) reason = "reset";

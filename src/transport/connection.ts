@@ -79,6 +79,12 @@ export interface ConnectOptions {
   hostname: string;
   /** The TCP port. */
   port: number;
+  /**
+   * A unix socket to connect to instead of `hostname:port` (Dovecot's LMTP
+   * listens on one); `hostname` still names the server for TLS. An adapter
+   * whose runtime has no unix sockets throws a `TypeError`.
+   */
+  path?: string;
   /** The TLS intent, known at connect time. */
   tls: ConnectTls;
   /** Extra trusted CA certificates (PEM), added to the system roots. */

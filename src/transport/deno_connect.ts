@@ -22,7 +22,12 @@ interface DenoTlsConn extends DenoConn {
   handshake(): Promise<unknown>;
 }
 interface DenoNet {
-  connect(options: { hostname: string; port: number }): Promise<DenoTcpConn>;
+  connect(
+    options: { hostname: string; port: number } | {
+      transport: "unix";
+      path: string;
+    },
+  ): Promise<DenoTcpConn>;
   startTls(
     conn: DenoTcpConn,
     options: { hostname: string; caCerts?: string[] },
@@ -61,18 +66,21 @@ function denoNet(): DenoNet {
 export const denoConnect: Connect = async (
   options: ConnectOptions,
 ): Promise<Connection> => {
-  const { hostname, port, signal } = options;
+  const { hostname, port, path, signal } = options;
   signal?.throwIfAborted();
+  const where = path ?? `${hostname}:${port}`;
   const tcp = await abortable(
-    denoNet().connect({ hostname, port }).catch((error) => {
-      throw classify(error, `Cannot connect to ${hostname}:${port}`);
+    denoNet().connect(
+      path === undefined ? { hostname, port } : { transport: "unix", path },
+    ).catch((error) => {
+      throw classify(error, `Cannot connect to ${where}`);
     }),
     signal,
     close,
   );
   // Commands are small writes awaiting a reply: Nagle's algorithm would hold
   // the last one back for the server's delayed ACK (~40 ms a round trip).
-  tcp.setNoDelay(true);
+  if (path === undefined) tcp.setNoDelay(true);
   if (options.tls !== "implicit") return wrap(tcp, false);
   // Implicit TLS: the same socket upgraded before any byte is read.
   // Deno.startTls takes the socket over: from then on only the TLS

@@ -73,18 +73,19 @@ function load(): Promise<Modules> {
 export const nodeConnect: Connect = async (
   options: ConnectOptions,
 ): Promise<Connection> => {
-  const { hostname, port, signal } = options;
+  const { hostname, port, path, signal } = options;
   signal?.throwIfAborted();
   const { net, tls } = await load();
   signal?.throwIfAborted();
+  const where = path ?? `${hostname}:${port}`;
+  // Read no further ahead than one chunk (see `readableOf`).
   const socket = net.connect(
-    {
-      host: hostname,
-      port,
-      noDelay: true,
-      // Read no further ahead than one chunk (see `readableOf`).
-      readableHighWaterMark: 0,
-    } as import("node:net").NetConnectOpts,
+    (path === undefined
+      ? { host: hostname, port, noDelay: true, readableHighWaterMark: 0 }
+      : {
+        path,
+        readableHighWaterMark: 0,
+      }) as unknown as import("node:net").NetConnectOpts,
   );
   const state = track(socket);
   try {
@@ -92,7 +93,7 @@ export const nodeConnect: Connect = async (
       socket,
       "connect",
       signal,
-      (error) => classify(error, `Cannot connect to ${hostname}:${port}`),
+      (error) => classify(error, `Cannot connect to ${where}`),
     );
   } catch (error) {
     socket.destroy();
@@ -100,7 +101,7 @@ export const nodeConnect: Connect = async (
   }
   // Commands are small writes awaiting a reply: Nagle's algorithm would hold
   // the last one back for the server's delayed ACK (~40 ms a round trip).
-  socket.setNoDelay(true);
+  if (path === undefined) socket.setNoDelay(true);
   if (options.tls !== "implicit") return wrap(socket, state, false, tls, net);
   const secure = tls.connect(
     tlsOptions(net, tls, socket, {

@@ -278,6 +278,9 @@ function dovecotConf(
       "}",
       "protocol lmtp {",
       "  mail_plugins = $mail_plugins quota",
+      // joe@example.com is the user joe, as Dovecot's documentation
+      // recommends for LMTP (a bare "joe" works too).
+      "  auth_username_format = %Ln",
       "}",
     ]
     : [];

@@ -127,3 +127,45 @@ Deno.test("sendmail command exits 75 when the server fails temporarily", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("sendmail command delivers over LMTP from an msmtp config with protocol lmtp", async () => {
+  await using server = await startTestServer({
+    tls: "none",
+    lmtp: true,
+    hooks: {
+      // The second recipient is refused after the data, as LMTP allows.
+      DATA_END: ({ args }) =>
+        args === "audit@example.com"
+          ? { reply: "452 4.2.2 mailbox full" }
+          : "default",
+    },
+  });
+  const dir = await Deno.makeTempDir({ prefix: "sendmail-cli" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/msmtprc`,
+      [
+        "account default",
+        "host localhost",
+        `port ${server.port}`,
+        "protocol lmtp",
+        "from app@example.com",
+        "",
+      ].join("\n"),
+    );
+    const { code, stderr } = await run(
+      ["-C", `${dir}/msmtprc`, "-t"],
+      MESSAGE,
+    );
+    // One recipient refused (temporarily): exit 75, the other delivered.
+    assert.equal(code, 75, stderr);
+    assert.match(stderr, /audit@example\.com refused: server replied 452/);
+    const message = await server.nextMessage();
+    assert.deepEqual(message.envelope.to, ["ops@example.com"]);
+    assert.ok(
+      server.transcripts[0]!.some((l) => l.text.startsWith("LHLO ")),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -215,3 +215,20 @@ Deno.test("main substitutes %U and %M in from, and user accounts override system
     /Cannot read configuration \/srv\/none: no such file/,
   );
 });
+
+Deno.test("main maps msmtp's protocol lmtp and socket to client options", async () => {
+  const run = await optionsFor(
+    "account default\nprotocol lmtp\nsocket /run/dovecot/lmtp\n",
+  );
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.sent[0]!.options.lmtp, true);
+  assert.equal(run.sent[0]!.options.path, "/run/dovecot/lmtp");
+  assert.equal(run.sent[0]!.options.hostname, "localhost");
+  const tcp = await optionsFor(
+    "account default\nhost lmtp.example\nport 24\nprotocol lmtp\n",
+  );
+  assert.equal(tcp.status, 0, tcp.stderr);
+  assert.equal(tcp.sent[0]!.options.lmtp, true);
+  assert.equal(tcp.sent[0]!.options.port, 24);
+  assert.equal(tcp.sent[0]!.options.path, undefined);
+});

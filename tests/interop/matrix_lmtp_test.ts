@@ -5,10 +5,12 @@
 // recipient's own reply after the data is read (smtplib's sendmail() reads
 // only one): this proves the harness is a multi-recipient LMTP oracle —
 // a refusal at RCPT time (unknown user), a refusal after the data (over
-// quota), a delivery read back byte for byte — for the library's own LMTP
-// (`lmtp: true`) to be tested against.
+// quota), a delivery read back byte for byte — and then runs the library's
+// own LMTP (`lmtp: true`) against it: DATA and BDAT, TCP, STARTTLS and the
+// unix socket (`path`).
 
 import assert from "node:assert/strict";
+import { SmtpClient, type SmtpClientOptions, SmtpError } from "../../mod.ts";
 import {
   type Dovecot,
   interop,
@@ -19,10 +21,13 @@ import {
 } from "../_harness/mod.ts";
 import {
   assertDelivered,
+  bigMessage,
   commandOutput,
   matrixStep,
+  rawMessage,
   runWithInput,
   TEST_MESSAGE,
+  Transcript,
 } from "./_matrix.ts";
 
 /** Drives one LMTP transaction; prints the replies as JSON. */
@@ -166,5 +171,128 @@ Deno.test(interop({
         },
       );
     }
+  },
+}));
+
+Deno.test(interop({
+  name:
+    "SmtpClient with lmtp delivers to Dovecot LMTP and reads each recipient's reply after the data",
+  requires: ["dovecot-lmtp", "openssl"],
+  async fn(t) {
+    const certs: TestCerts = await makeTestCerts();
+    await using dovecot: Dovecot = await startDovecot({
+      lmtp: true,
+      certs,
+      users: [
+        { username: "joe", password: "s3cret pass" },
+        { username: "ann", password: "pw", quota: "1K" },
+      ],
+    });
+    const version =
+      (await commandOutput("dovecot", ["--version"])).split(" ")[0];
+    const server = `Dovecot ${version} LMTP`;
+    const address = dovecot.lmtp!;
+    let joe = 0;
+    const modes: [string, Partial<SmtpClientOptions>][] = [
+      ["TCP", { hostname: address.hostname, port: address.port, tls: "none" }],
+      ["TCP, STARTTLS", {
+        hostname: "localhost",
+        port: address.port,
+        tls: "starttls",
+        caCerts: [certs.caCert],
+      }],
+      ["unix socket", {
+        hostname: "localhost",
+        path: address.path!,
+        tls: "none",
+      }],
+    ];
+    for (const [mode, options] of modes) {
+      for (const chunking of [false, true]) {
+        for (const payload of ["test message", "5 MiB"] as const) {
+          const text = payload === "5 MiB" ? bigMessage() : TEST_MESSAGE;
+          await matrixStep(
+            t,
+            `SmtpClient (lmtp) gets one reply per recipient from Dovecot over ${mode} with ${
+              chunking ? "BDAT" : "DATA"
+            }, ${payload}`,
+            {
+              server,
+              mode,
+              mechanism: "none",
+              client: "SmtpClient, lmtp: true",
+              payload: `${payload}, 3 recipients`,
+            },
+            async () => {
+              const log = new Transcript();
+              await using client = await SmtpClient.connect({
+                hostname: "localhost",
+                ...options,
+                lmtp: true,
+                chunking,
+                logger: log.logger,
+                timeouts: { command: 20_000, dataEnd: 60_000 },
+              } as SmtpClientOptions);
+              const result = await client.send(
+                rawMessage(text, [
+                  "joe@example.com",
+                  "nobody@example.com",
+                  "ann@example.com",
+                ]),
+              );
+              assert.deepEqual(result.accepted, ["joe@example.com"]);
+              // RCPT time for the unknown user; after the data, over quota.
+              assert.deepEqual(
+                result.rejected.map((r) => [r.recipient, r.reply.code]),
+                [["nobody@example.com", 550], ["ann@example.com", 552]],
+              );
+              assert.equal(result.secure, mode.includes("STARTTLS"));
+              const messages = await dovecot.messages("joe");
+              assert.equal(messages.length, joe + 1);
+              joe = messages.length;
+              assertDelivered(messages.at(-1)!.text, text, "\n");
+              assert.deepEqual(await dovecot.messages("ann"), []);
+              const used = chunking ? "BDAT" : "DATA";
+              assert.ok(log.verbs.includes("LHLO"), log.verbs.join(" "));
+              assert.ok(log.verbs.includes(used), log.verbs.join(" "));
+              return {
+                used: [
+                  ...(mode.includes("STARTTLS") ? ["STARTTLS"] : []),
+                  "LHLO",
+                  used,
+                  "a reply per recipient (250, 552)",
+                ],
+              };
+            },
+          );
+        }
+      }
+    }
+    await matrixStep(
+      t,
+      "SmtpClient (lmtp) rejects when Dovecot refuses every recipient after the data",
+      {
+        server,
+        mode: "unix socket",
+        mechanism: "none",
+        client: "SmtpClient, lmtp: true",
+        payload: "test message, over quota",
+      },
+      async () => {
+        await using client = await SmtpClient.connect({
+          hostname: "localhost",
+          path: address.path!,
+          tls: "none",
+          lmtp: true,
+        });
+        await assert.rejects(
+          client.send(rawMessage(TEST_MESSAGE, ["ann@example.com"])),
+          (error) =>
+            error instanceof SmtpError && error.code === 552 &&
+            !error.temporary,
+        );
+        return { used: ["LHLO", "BDAT", "552 after the data"] };
+      },
+    );
   },
 }));

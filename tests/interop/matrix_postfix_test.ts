@@ -5,8 +5,8 @@
 // submission (STARTTLS required, AUTH required) and smtps (implicit TLS,
 // AUTH required). Each step proves what Postfix queued, byte for byte, and
 // what its log shows was used (smtpd's per-session command counts and the
-// SASL method). SCRAM is proven with an independent client, msmtp (GNU
-// SASL), until the library's own SCRAM lands (add it to MECHANISMS then).
+// SASL method). SCRAM is also run with an independent client, msmtp (GNU
+// SASL), beside the library's own.
 
 import assert from "node:assert/strict";
 import {
@@ -44,8 +44,14 @@ const JOE = { username: "joe", password: "s3cret pass" };
 /** Stored as SCRAM-SHA-256 credentials: PLAIN, LOGIN, SCRAM-SHA-256 only. */
 const SAM = { username: "sam", password: "scram-only pw" };
 
-/** The mechanisms the library's client offers today, tried in every TLS mode. */
-const MECHANISMS: AuthMechanism[] = ["PLAIN", "LOGIN", "CRAM-MD5"];
+/** The mechanisms the library's client offers, tried in every TLS mode. */
+const MECHANISMS: AuthMechanism[] = [
+  "PLAIN",
+  "LOGIN",
+  "CRAM-MD5",
+  "SCRAM-SHA-256",
+  "SCRAM-SHA-1",
+];
 
 /** What smtpd logged for one session: its command counts and SASL method. */
 interface Session {
@@ -372,13 +378,34 @@ Deno.test(interop({
           [TEST_MESSAGE],
           { auth: JOE },
           (s, log) => {
-            assert.ok(s.saslMethod, "a SASL method in the log");
+            // SCRAM is preferred to PLAIN when the server offers it.
+            assert.equal(s.saslMethod, "SCRAM-SHA-256");
             assert.ok(
               log.sent.includes(`AUTH ${s.saslMethod} [redacted]`) ||
                 log.sent.includes(`AUTH ${s.saslMethod}`),
               `the client sent AUTH ${s.saslMethod}`,
             );
           },
+        ),
+    );
+
+    await matrixStep(
+      t,
+      "SmtpClient authenticates with SCRAM-SHA-256 when Dovecot stores only SCRAM credentials",
+      {
+        server,
+        mode: "STARTTLS (submission, AUTH required)",
+        mechanism: "SCRAM-SHA-256 (SCRAM-only account)",
+        client: "SmtpClient",
+        payload: "test message",
+      },
+      () =>
+        clientCell(
+          setup,
+          "submission",
+          [TEST_MESSAGE],
+          { auth: SAM },
+          (s) => assert.equal(s.saslMethod, "SCRAM-SHA-256"),
         ),
     );
 
@@ -410,8 +437,7 @@ Deno.test(interop({
       },
     );
 
-    // SCRAM with an independent client: the harness offers it, for the
-    // library's own SCRAM to be tested against later.
+    // SCRAM with an independent client too.
     const passwords = await Deno.makeTempDir({ prefix: "sendmail_msmtp_" });
     try {
       for (
