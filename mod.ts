@@ -1,23 +1,26 @@
 /**
- * An SMTP client for Deno and edge runtimes: Web Streams end to end, TLS and
- * STARTTLS verified by default, AUTH, pipelining and the ESMTP extensions.
+ * An SMTP client for Deno, Node, Bun and Cloudflare Workers: Web Streams end
+ * to end, TLS and STARTTLS verified by default, AUTH (SCRAM, PLAIN, LOGIN,
+ * OAuth 2.0 …), pipelining, BDAT and the ESMTP extensions, LMTP, DKIM.
  *
  * @example Send a notification
- * ```ts ignore
+ * ```ts
  * import { sendmail } from "@x/sendmail";
+ * import { startTestServer } from "@x/sendmail/testing";
+ * import assert from "node:assert/strict";
  *
- * await sendmail(
- *   {
- *     hostname: "smtp.example.com",
- *     auth: { username: "alerts@example.com", password: Deno.env.get("SMTP_PASSWORD")! },
- *   },
- *   {
- *     from: "Alerts <alerts@example.com>",
- *     to: "ops@example.com",
- *     subject: "Disk almost full",
- *     text: "Volume /data is at 91%.",
- *   },
- * );
+ * // A local capture server stands in for smtp.example.com; in production
+ * // pass { hostname: "smtp.example.com", auth: { username, password } } or
+ * // an smtp:// URL.
+ * await using server = await startTestServer();
+ * const result = await sendmail(server.clientOptions, {
+ *   from: "Alerts <alerts@example.com>",
+ *   to: "ops@example.com",
+ *   subject: "Disk almost full",
+ *   text: "Volume /data is at 91%.",
+ * }, { signal: AbortSignal.timeout(10_000) });
+ * assert.deepEqual(result.accepted, ["ops@example.com"]);
+ * assert.match(server.messages[0]!.text, /^Subject: Disk almost full\r$/m);
  * ```
  *
  * @module
