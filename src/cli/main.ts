@@ -13,6 +13,7 @@ import { formatReceived } from "../received/format_received.ts";
 import { type CliArgs, parseArgs } from "./parse_args.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { describeReply } from "../protocol/_describe_reply.ts";
+import { printable } from "../protocol/_control.ts";
 
 export type { SendFunction };
 
@@ -197,8 +198,7 @@ function transcriptLine(event: SmtpLogEvent): string {
     : event.type === "server"
     ? "<-- "
     : "*** ";
-  // deno-lint-ignore no-control-regex
-  return prefix + event.text.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, "?") + "\n";
+  return prefix + printable(event.text) + "\n";
 }
 
 /**
@@ -251,7 +251,11 @@ export async function main(
     return await run(args, context, host, send, stdout, stderr);
   } catch (error) {
     const status = exitCodeForError(error);
-    const message = error instanceof Error ? error.message : String(error);
+    // Whatever a server or a runtime put in the message: no control
+    // character reaches the terminal (ESC, BEL, CR …).
+    const message = printable(
+      error instanceof Error ? error.message : String(error),
+    );
     stderr.write(`${PROGRAM}: ${message}\n`);
     if (
       status === ExitCode.USAGE &&

@@ -1,3 +1,4 @@
+import { printable } from "./_control.ts";
 import type { Reply } from "./reply.ts";
 
 /**
@@ -87,7 +88,12 @@ export class SmtpError extends Error {
    * @param options The reply, command, kind and cause.
    */
   constructor(message: string, options: SmtpErrorOptions = {}) {
-    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    // Server text reaches messages quoted; control characters never do (a
+    // reply, a certificate name or a runtime's message could carry ESC).
+    super(
+      printable(message),
+      options.cause === undefined ? {} : { cause: options.cause },
+    );
     this.name = "SmtpError";
     const { reply } = options;
     this.kind = options.kind ?? (reply ? "reply" : "protocol");
