@@ -47,6 +47,8 @@ export interface SessionSettings {
   connect?: Connect;
   chunking: boolean;
   lmtp: boolean;
+  /** Connect even to a port the platform blocks. */
+  allowBlockedPorts: boolean;
   /** DKIM signing of every message, checked. */
   dkim?: DkimSigning;
 }
@@ -77,6 +79,7 @@ const KNOWN: ReadonlySet<string> = new Set<string>(
     "chunking",
     "lmtp",
     "dkim",
+    "allowBlockedPorts",
     "connect",
   ] satisfies (keyof SmtpClientOptions)[],
 );
@@ -173,6 +176,11 @@ export function resolveOptions(
   }
   const chunking = checkBoolean(options.chunking, "chunking", true);
   const lmtp = checkBoolean(options.lmtp, "lmtp", false);
+  const allowBlockedPorts = checkBoolean(
+    options.allowBlockedPorts,
+    "allowBlockedPorts",
+    false,
+  );
   const dkim = options.dkim === undefined
     ? undefined
     : prepareDkim(options.dkim);
@@ -190,6 +198,7 @@ export function resolveOptions(
     ...(connect ? { connect } : {}),
     chunking,
     lmtp,
+    allowBlockedPorts,
     ...(dkim ? { dkim } : {}),
   };
 }

@@ -14,6 +14,7 @@ import { chooseMechanism, startSasl } from "../sasl/_sasl.ts";
 import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
 import { failureReason } from "../transport/connection_failure.ts";
 import { defaultConnect } from "../transport/default_connect.ts";
+import { readPlatformSnapshot } from "../transport/_platform_snapshot.ts";
 import {
   checkSendOptions,
   type EnvelopePlan,
@@ -21,6 +22,7 @@ import {
 } from "./_envelope.ts";
 import { internals, type SendPhase } from "./_internals.ts";
 import { isLoopback } from "./_loopback.ts";
+import { blockedPortError, portBlock } from "./_platform_ports.ts";
 import { type Chunk, MessageReader } from "./_message_reader.ts";
 import {
   allRefused,
@@ -1085,6 +1087,12 @@ async function open(settings: SessionSettings): Promise<Wire> {
   const { hostname, port, path, tls, caCerts, signal, timeouts, logger } =
     settings;
   const where = path ?? `${hostname}:${port}`;
+  // A port the platform drops fails now, naming the ports that work, rather
+  // than after the connect timeout.
+  if (!settings.allowBlockedPorts && path === undefined) {
+    const block = portBlock(readPlatformSnapshot(), port);
+    if (block) throw blockedPortError(block, hostname);
+  }
   const timer = AbortSignal.timeout(timeouts.connect);
   const combined = signal ? AbortSignal.any([signal, timer]) : timer;
   const connect = settings.connect ?? defaultConnect;

@@ -92,6 +92,19 @@ export interface SmtpClientOptions {
    */
   dkim?: DkimOptions | DkimOptions[];
   /**
+   * Connect even to a port the hosting platform is known to block. Where
+   * the runtime shows a platform that drops outgoing connections to the
+   * port (Cloudflare Workers and Vercel: 25; Supabase Edge Functions: 25
+   * and 587), the session fails at once with an `SmtpError` (kind
+   * `"connection"`, command `"CONNECT"`, not temporary) that names the
+   * platform and the ports to use instead (465, 587, 2465, 2525, 2587),
+   * rather than waiting for the connect timeout. Set `true` when the
+   * connection does not leave through the platform's network (a `connect`
+   * transport that tunnels, a platform that lifted the block for you).
+   * @default {false}
+   */
+  allowBlockedPorts?: boolean;
+  /**
    * The transport seam.
    * @default {the runtime's own: denoConnect on Deno, nodeConnect on Node and Bun}
    */

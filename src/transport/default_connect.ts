@@ -37,14 +37,8 @@ const RUNTIMES: Runtime[] = [
   {
     name: "Cloudflare Workers",
     detect: () => global.navigator?.userAgent === "Cloudflare-Workers",
-    // The adapter (cloudflare:sockets) comes with its own entry point; until
-    // then a Worker passes its own `connect`.
     load: () =>
-      Promise.reject(
-        new TypeError(
-          "Cannot connect: no built-in transport for Cloudflare Workers yet; pass a `connect` transport",
-        ),
-      ),
+      import("./cloudflare_connect.ts").then((m) => m.cloudflareConnect),
   },
   {
     name: "Bun",
@@ -79,7 +73,8 @@ function choose(): Promise<Connect> {
 /**
  * The transport `SmtpClient` and `sendmail()` use when no `connect` option
  * is given, chosen by runtime on the first connection: `denoConnect` on
- * Deno, `nodeConnect` on Node and Bun. The adapter is imported only then.
+ * Deno, `cloudflareConnect` on Cloudflare Workers, `nodeConnect` on Node
+ * and Bun. The adapter is imported only then.
  *
  * @param options Where to connect, and the TLS intent.
  * @returns The open connection, from the runtime's adapter.

@@ -12,6 +12,7 @@ import { harakaCommand } from "./haraka.ts";
 import { openSmtpdBinary } from "./opensmtpd.ts";
 import { postfixDaemonDirectory } from "./postfix.ts";
 import { canMountPrivately } from "./unpacked.ts";
+import { workerdBinary } from "./workerd.ts";
 
 /** A tool an interop test can require. Unknown names are looked up on PATH. */
 export type Requirement =
@@ -30,6 +31,7 @@ export type Requirement =
   | "exim"
   | "opensmtpd"
   | "haraka"
+  | "workerd"
   // deno-lint-ignore ban-types
   | (string & {});
 
@@ -55,6 +57,7 @@ const HINTS: Record<string, string> = {
   opensmtpd: "run .ci/install_servers as root (unpacks opensmtpd)",
   haraka: "run .ci/install_servers (npm Haraka into a private prefix)",
   dot: "apt-get install graphviz",
+  workerd: "run bash .ci/install_runtimes (npm workerd into .ci/_runtimes)",
 };
 
 const found = new Map<string, string | undefined>();
@@ -142,6 +145,9 @@ export function missing(requirement: Requirement): string | undefined {
       break;
     case "haraka":
       ok = harakaCommand() !== undefined;
+      break;
+    case "workerd":
+      ok = workerdBinary() !== undefined;
       break;
     case "python3":
       ok = runs(PYTHON, ["-c", "pass"]);
