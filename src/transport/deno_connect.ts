@@ -1,4 +1,9 @@
-import type { Connect, Connection, ConnectOptions } from "./connection.ts";
+import type {
+  Connect,
+  Connection,
+  ConnectOptions,
+  StartTlsOptions,
+} from "./connection.ts";
 import { classifyDenoError as classify } from "./_deno_errors.ts";
 
 /**
@@ -13,6 +18,9 @@ interface DenoConn {
 interface DenoTcpConn extends DenoConn {
   setNoDelay(noDelay?: boolean): void;
 }
+interface DenoTlsConn extends DenoConn {
+  handshake(): Promise<unknown>;
+}
 interface DenoNet {
   connect(
     options: { hostname: string; port: number } | {
@@ -20,6 +28,10 @@ interface DenoNet {
       path: string;
     },
   ): Promise<DenoTcpConn>;
+  startTls(
+    conn: DenoTcpConn,
+    options: { hostname: string; caCerts?: string[] },
+  ): Promise<DenoTlsConn>;
 }
 
 function denoNet(): DenoNet {
@@ -33,20 +45,22 @@ function denoNet(): DenoNet {
 }
 
 /**
- * The transport on Deno: `Deno.connect` for plaintext sessions, and for TLS
- * (implicit, or a session that may STARTTLS) Deno's `node:net` / `node:tls`
- * through `nodeConnect`'s code, loaded on first use. TLS is
- * verified against the system roots plus `caCerts`, and against
- * `hostname`; the handshake is awaited so certificate errors surface at
- * connect time, not at the first write.
+ * The default transport: `Deno.connect` / `Deno.connectTls`, and
+ * `Deno.startTls` for STARTTLS. TLS is verified against the system roots plus
+ * `caCerts`, and against `hostname`; the handshake is awaited so certificate
+ * errors surface at connect time, not at the first write.
  *
- * Why not `Deno.startTls`: it takes the TCP connection over, and when the
- * handshake is abandoned (a timeout, an abort, `close()`), nothing can
- * release the socket: `TlsConn.close()` makes the pending handshake reject
- * with `Interrupted`, but the socket stays open until the server sends a
- * byte or closes, and the old `TcpConn` throws `BadResource`. Against a
- * server that never answers a handshake every attempt leaks a socket.
- * Reproduction (Deno 2.9.6):
+ * Known Deno limitation (2.9.6), reported upstream-style: a TLS handshake
+ * abandoned by a timeout, an abort or `close()` leaves the socket open
+ * until the server sends a byte or closes. `Deno.startTls` takes the TCP
+ * connection over (the old `TcpConn` throws `BadResource` on `close()`),
+ * and `TlsConn.close()` only makes the pending handshake reject with
+ * `Interrupted`; `Deno.connectTls`, `closeWrite()` and the `signal` of
+ * `Deno.connect` do not release it either. Against a server that never
+ * answers a handshake each attempt holds a socket until that server gives
+ * up. Deno's `node:tls` (`nodeConnect`) releases it at once, but running
+ * TLS through it here deadlocked large writes to a `node:tls` server in the
+ * same process, so this adapter stays on `Deno.startTls`. Reproduction:
  *
  * ```ts ignore
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -60,14 +74,9 @@ function denoNet(): DenoNet {
  * })();
  * const tcp = await Deno.connect({ hostname: "127.0.0.1", port });
  * const tls = await Deno.startTls(tcp, { hostname: "localhost" });
- * const handshake = tls.handshake().catch((e) => e.name); // "Interrupted"
+ * tls.handshake().catch((e) => console.log(e.name)); // "Interrupted"
  * setTimeout(() => tls.close(), 100); // the socket is not released
- * // tcp.close() throws BadResource; Deno.connectTls behaves the same.
  * ```
- *
- * Deno's `node:tls` releases the socket at once in the same situation
- * (`socket.destroy()`), and passes the same conformance suite at the same
- * throughput, so TLS sessions go through it.
  *
  * @param options Where to connect, and whether to start with TLS.
  * @returns The open connection.
@@ -87,10 +96,6 @@ export const denoConnect: Connect = async (
 ): Promise<Connection> => {
   const { hostname, port, path, signal } = options;
   signal?.throwIfAborted();
-  if (options.tls !== "none") {
-    const { nodeConnect } = await import("./node_connect.ts");
-    return await nodeConnect(options);
-  }
   const where = path ?? `${hostname}:${port}`;
   const tcp = await abortable(
     denoNet().connect(
@@ -104,8 +109,50 @@ export const denoConnect: Connect = async (
   // Commands are small writes awaiting a reply: Nagle's algorithm would hold
   // the last one back for the server's delayed ACK (~40 ms a round trip).
   if (path === undefined) tcp.setNoDelay(true);
-  return wrap(tcp);
+  if (options.tls !== "implicit") return wrap(tcp, false);
+  // Implicit TLS: the same socket upgraded before any byte is read.
+  // Deno.startTls takes the socket over: from then on only the TLS
+  // connection can close it (an abort during the handshake must).
+  let upgrading: DenoTlsConn | undefined;
+  return await abortable(
+    upgrade(tcp, {
+      hostname,
+      ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+    }, (tls) => upgrading = tls),
+    signal,
+    (conn) => conn.close(),
+  ).catch((error) => {
+    close(tcp);
+    if (upgrading) close(upgrading);
+    throw error;
+  });
 };
+
+async function upgrade(
+  tcp: DenoTcpConn,
+  options: StartTlsOptions,
+  started?: (tls: DenoTlsConn) => void,
+): Promise<Connection> {
+  const what = `Cannot start TLS with ${JSON.stringify(options.hostname)}`;
+  let tls: DenoTlsConn;
+  try {
+    tls = await denoNet().startTls(tcp, {
+      hostname: options.hostname,
+      ...(options.caCerts ? { caCerts: options.caCerts } : {}),
+    });
+  } catch (error) {
+    throw classify(error, what, true);
+  }
+  started?.(tls);
+  try {
+    // Certificate errors surface here, not at the first write.
+    await tls.handshake();
+  } catch (error) {
+    close(tls);
+    throw classify(error, what, true);
+  }
+  return wrap(tls, true);
+}
 
 /** Races a promise with a signal; a connection that opens late is closed. */
 async function abortable<T>(
@@ -136,21 +183,27 @@ function close(conn: DenoConn): void {
   }
 }
 
-function wrap(conn: DenoConn): Connection {
+function wrap(conn: DenoConn, secure: boolean): Connection {
+  // Deno.startTls takes the socket over: during the handshake only the TLS
+  // connection can close it (a handshake timeout must not leave it open).
+  let upgrading: DenoTlsConn | undefined;
+  let closed = false;
   return {
     readable: readableOf(conn),
     writable: writableOf(conn),
-    secure: false,
-    startTls(): Promise<Connection> {
-      // A session that may upgrade connects with tls "starttls".
-      return Promise.reject(
-        new TypeError(
-          'Cannot start TLS: the connection was opened with tls "none"',
-        ),
-      );
+    secure,
+    startTls(options: StartTlsOptions): Promise<Connection> {
+      // The caller has released every lock and no read is pending (the
+      // STARTTLS trap of Deno: a pending read makes startTls fail).
+      return upgrade(conn as DenoTcpConn, options, (tls) => {
+        upgrading = tls;
+        if (closed) close(tls);
+      });
     },
     close() {
+      closed = true;
       close(conn);
+      if (upgrading) close(upgrading);
     },
   };
 }
