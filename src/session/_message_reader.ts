@@ -23,7 +23,7 @@ export type Encoding = "DATA" | "BDAT";
 export class MessageReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #timeout: number;
-  #stop: Promise<never>;
+  #stop: AbortSignal;
   #verb: Encoding;
   #stuff: boolean;
   #state: State = START;
@@ -38,13 +38,13 @@ export class MessageReader {
    * @param readable The message, as the caller gave it.
    * @param encoding DATA (dot-stuffed, ended by ".") or BDAT (CRLF only).
    * @param timeout How long one read may take, in ms.
-   * @param stop Rejects when the send must stop (wire failure, abort).
+   * @param stop Aborts when the send must stop (wire failure, abort).
    */
   constructor(
     readable: ReadableStream<Uint8Array>,
     encoding: Encoding,
     timeout: number,
-    stop: Promise<never>,
+    stop: AbortSignal,
   ) {
     this.#reader = readable.getReader();
     this.#verb = encoding;
@@ -110,8 +110,12 @@ export class MessageReader {
   }
 
   async #next(): Promise<unknown> {
+    // A listener per read, removed after it: racing a long-lived promise
+    // instead would leave one reaction on it per read, for good.
+    const stop = this.#stop;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
+    let onAbort: (() => void) | undefined;
+    const interrupted = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () =>
           reject(
@@ -122,13 +126,12 @@ export class MessageReader {
           ),
         this.#timeout,
       );
+      onAbort = () => reject(stop.reason);
+      if (stop.aborted) onAbort();
+      else stop.addEventListener("abort", onAbort, { once: true });
     });
     try {
-      const result = await Promise.race([
-        this.#reader.read(),
-        timedOut,
-        this.#stop,
-      ]);
+      const result = await Promise.race([this.#reader.read(), interrupted]);
       if (result.done) {
         this.#finished = true;
         return undefined;
@@ -136,6 +139,7 @@ export class MessageReader {
       return result.value;
     } finally {
       clearTimeout(timer);
+      stop.removeEventListener("abort", onAbort!);
     }
   }
 }

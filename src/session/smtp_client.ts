@@ -82,10 +82,9 @@ class Job {
   position: number | undefined;
   phase: SendPhase = "queued";
   readonly previous: Turn;
-  readonly stop: Promise<never>;
+  readonly #stop: AbortController = new AbortController();
   #cleanups: ((reason: unknown) => void)[] = [];
   #aborted: { reason: unknown } | undefined;
-  #abort!: (reason: unknown) => void;
   #written: () => void;
   #onPhase: ((phase: SendPhase) => void) | undefined;
 
@@ -97,10 +96,6 @@ class Job {
     this.previous = previous;
     this.#written = written;
     this.#onPhase = onPhase;
-    this.stop = new Promise<never>((_, reject) => {
-      this.#abort = reject;
-    });
-    this.stop.catch(() => {});
   }
 
   /** The send writes its first command now (unless it was aborted). */
@@ -121,6 +116,11 @@ class Job {
     this.#written();
   }
 
+  /** Aborts when the send is aborted while it runs. */
+  get stop(): AbortSignal {
+    return this.#stop.signal;
+  }
+
   /** Runs `cleanup` at once if the send is aborted while it runs. */
   onAbort(cleanup: (reason: unknown) => void): void {
     this.#cleanups.push(cleanup);
@@ -128,7 +128,7 @@ class Job {
 
   abort(reason: unknown): void {
     this.#aborted = { reason };
-    this.#abort(reason);
+    this.#stop.abort(reason);
     for (const cleanup of this.#cleanups) cleanup(reason);
   }
 }
@@ -178,11 +178,16 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
   #overlap = true;
   #detach: () => void = () => {};
   #closedListeners: (() => void)[] | undefined = [];
+  /** Aborts once the wire failed (one listener for the client's life). */
+  #failed: AbortController = new AbortController();
 
   private constructor(wire: Wire, settings: SessionSettings) {
     this.#wire = wire;
     this.#settings = settings;
-    wire.whenFailed.catch(() => this.#notifyClosed());
+    wire.whenFailed.catch((failure) => {
+      this.#failed.abort(failure);
+      this.#notifyClosed();
+    });
   }
 
   /**
@@ -609,7 +614,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
       prepared.readable,
       "DATA",
       timeouts.data,
-      anyRejection(job.stop, wire.whenFailed),
+      AbortSignal.any([job.stop, this.#failed.signal]),
     );
     job.onAbort((reason) => reader.close(reason));
     try {
@@ -683,7 +688,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
       prepared.readable,
       "BDAT",
       timeouts.data,
-      anyRejection(job.stop, wire.whenFailed),
+      AbortSignal.any([job.stop, this.#failed.signal]),
     );
     job.onAbort((reason) => reader.close(reason));
     const sent = () => {
@@ -1074,13 +1079,6 @@ async function settleAll<T>(promises: readonly Promise<T>[]): Promise<T[]> {
   }
   if (failure) throw failure.error;
   return values;
-}
-
-/** Rejects with the first of the promises to reject. */
-function anyRejection(...promises: Promise<never>[]): Promise<never> {
-  const joined = Promise.race(promises);
-  joined.catch(() => {});
-  return joined;
 }
 
 async function open(settings: SessionSettings): Promise<Wire> {

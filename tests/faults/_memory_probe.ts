@@ -9,6 +9,7 @@
  */
 import { SmtpClient } from "../../mod.ts";
 import { startTestServer } from "../../testing.ts";
+import { startSmtpSink } from "../_harness/mod.ts";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("run with --v8-flags=--expose-gc");
@@ -161,6 +162,34 @@ async function noops(): Promise<Record<string, number>> {
   };
 }
 
+async function longLivedClient(): Promise<Record<string, number>> {
+  // smtp-sink keeps nothing: what grows is the client's.
+  await using sink = await startSmtpSink({ dump: false });
+  const client = await SmtpClient.connect({
+    hostname: sink.hostname,
+    port: sink.port,
+    tls: "none",
+  });
+  const message = {
+    envelope: { from: "a@example.com", to: ["b@example.com"] },
+    raw: "Subject: x\r\n\r\n" + "y".repeat(1000) + "\r\n",
+  };
+  const batch = async (n: number) => {
+    for (let i = 0; i < n; i += 100) {
+      await Promise.all(
+        Array.from({ length: 100 }, () => client.send(message)),
+      );
+    }
+  };
+  await batch(2_000); // warm-up
+  const before = heap();
+  const sends = 10_000;
+  await batch(sends);
+  const grown = heap() - before;
+  await client.quit();
+  return { heldMiB: grown / MiB, bytesPerSend: grown / sends, sends };
+}
+
 const scenario = Deno.args[0];
 const result = scenario === "rejected-recipients"
   ? await rejectedRecipients()
@@ -170,6 +199,8 @@ const result = scenario === "rejected-recipients"
   ? await oversized("BDAT")
   : scenario === "noops"
   ? await noops()
+  : scenario === "long-lived-client"
+  ? await longLivedClient()
   : undefined;
 if (!result) throw new Error(`unknown scenario ${scenario}`);
 console.log(JSON.stringify(result));

@@ -7,6 +7,7 @@
 // before), 2,005 transcript entries for 100,000 NOOPs (200,004 before).
 
 import assert from "node:assert/strict";
+import { interop } from "../_harness/mod.ts";
 
 const PROBE = new URL("./_memory_probe.ts", import.meta.url).pathname;
 
@@ -18,6 +19,7 @@ interface Figures {
   stored: number;
   entries: number;
   dropped: number;
+  sends: number;
 }
 
 async function probe(scenario: string): Promise<Figures> {
@@ -53,3 +55,14 @@ Deno.test("startTestServer keeps the head and the tail of a transcript of 100,00
   assert.ok(dropped >= 190_000, String(dropped));
   assert.ok(heldMiB < 8, `held ${heldMiB.toFixed(1)} MiB`);
 });
+
+Deno.test(interop({
+  name:
+    "SmtpClient does not grow over 10,000 sends on one connection (24 MiB before the fix, under 1 MiB now)",
+  requires: ["smtp-sink"],
+  async fn() {
+    const { heldMiB, sends } = await probe("long-lived-client");
+    assert.equal(sends, 10_000);
+    assert.ok(heldMiB < 4, `grew ${heldMiB.toFixed(1)} MiB`);
+  },
+}));
