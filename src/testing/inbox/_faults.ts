@@ -55,6 +55,8 @@ export interface FaultInit {
 
 const PER_MESSAGE = new Set<FaultCommand>(["RCPT", "DATA", "DATA_END"]);
 const REPLY = /^[45][0-5][0-9](?: [\x20-\x7e]{0,200})?$/;
+/** Faults waiting at once, at most. */
+const MAX_FAULTS = 100;
 /** Connections whose open transaction is remembered, at most. */
 const MAX_TRANSACTIONS = 1024;
 
@@ -83,7 +85,8 @@ export class Faults {
    * @returns The fault.
    * @throws {TypeError} On an unknown command or a reply that is not one
    * 4xx/5xx line of printable ASCII.
-   * @throws {RangeError} On a count that is not a whole number from 1 to 1000.
+   * @throws {RangeError} On a count that is not a whole number from 1 to
+   * 1000, or when 100 faults are waiting already.
    */
   add(init: FaultInit): Fault {
     const { command, reply } = init;
@@ -106,6 +109,11 @@ export class Faults {
     ) {
       throw new RangeError(
         "Cannot add fault: count must be a whole number from 1 to 1000",
+      );
+    }
+    if (this.#faults.length >= MAX_FAULTS) {
+      throw new RangeError(
+        `Cannot add fault: ${MAX_FAULTS} are waiting already`,
       );
     }
     const fault: Fault = {

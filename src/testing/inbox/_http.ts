@@ -78,6 +78,8 @@ export interface HttpContext {
 }
 
 const encoder = new TextEncoder();
+/** Events queued for a client that does not read, at most. */
+const MAX_QUEUED_EVENTS = 1000;
 
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body), {
@@ -133,6 +135,13 @@ function events(context: HttpContext): Response {
       c.enqueue(encoder.encode("retry: 1000\n\n"));
       stop = context.store.listen((change: StoreEvent) => {
         try {
+          // A client that stopped reading is let go before its queue grows
+          // without bound; an EventSource reconnects and reloads the list.
+          if ((c.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) {
+            end();
+            c.close();
+            return;
+          }
           c.enqueue(
             change.type === "message"
               ? event("message", change.summary)
@@ -165,6 +174,11 @@ export function broadcast(
   const bytes = event(name, data);
   for (const controller of context.streams) {
     try {
+      if ((controller.desiredSize ?? 0) < -MAX_QUEUED_EVENTS) {
+        context.streams.delete(controller);
+        controller.close();
+        continue;
+      }
       controller.enqueue(bytes);
     } catch {
       context.streams.delete(controller);

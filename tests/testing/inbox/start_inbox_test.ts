@@ -571,6 +571,13 @@ Deno.test("POST /api/faults refuses unknown commands, bad replies and counts; DE
     (await json(box, "/api/faults/77", { method: "DELETE" })).status,
     404,
   );
+  for (let i = 0; i < 100; i++) {
+    const added = await addFault(box, { command: "MAIL", reply: "451 x" });
+    assert.equal(added.status, 201);
+  }
+  const full = await addFault(box, { command: "MAIL", reply: "451 x" });
+  assert.equal(full.status, 400);
+  assert.equal(full.body.error, "Cannot add fault: 100 are waiting already");
 });
 
 Deno.test("startInbox keeps the caller's own hooks and onMessage beside its faults", async () => {
