@@ -1,10 +1,14 @@
 /**
- * DKIM signing (RFC 6376), with RSA (`rsa-sha256`) and Ed25519
+ * DKIM signing and verifying (RFC 6376), with RSA (`rsa-sha256`) and Ed25519
  * (`ed25519-sha256`, RFC 8463) keys through WebCrypto, in bounded memory.
  *
  * `signMessage` signs a message given as a string, bytes, a Blob or a
  * stream; `SmtpClientOptions.dkim` (in `@x/sendmail`) takes the same
  * {@linkcode DkimOptions} and signs every message a client sends.
+ *
+ * `verifyDkim` checks the signatures of a message as a receiver does
+ * (RFC 6376 §6), looking keys up through a TXT resolver you pass
+ * (`Deno.resolveDns`, Node's `dns`, or a fixed answer in tests).
  *
  * Publish the public key as a TXT record at
  * `<keySelector>._domainkey.<domainName>`: `v=DKIM1; k=rsa; p=<base64 of
@@ -39,3 +43,10 @@ export type {
   DkimOptions,
 } from "./src/dkim/dkim_options.ts";
 export { signMessage } from "./src/dkim/sign_message.ts";
+export {
+  type DkimResult,
+  type DkimVerdict,
+  type TxtResolver,
+  verifyDkim,
+  type VerifyDkimOptions,
+} from "./src/dkim/verify_dkim.ts";

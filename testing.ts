@@ -72,6 +72,11 @@ export type {
   TranscriptLine,
 } from "./src/testing/received_message.ts";
 export {
+  type Inbox,
+  type InboxOptions,
+  startInbox,
+} from "./src/testing/start_inbox.ts";
+export {
   type MemoryScript,
   type MemoryServerConnection,
   type MemoryTransport,

@@ -42,6 +42,10 @@ export class BodyHash {
   readonly #out: Uint8Array = new Uint8Array(OUT_SIZE);
   #used = 0;
   #written = 0;
+  /** Canonical octets hashed beyond this are only counted (the `l=` tag). */
+  readonly #limit: number;
+  /** Canonical octets produced so far, counted past `#limit` too. */
+  #length = 0;
   #afterCr: boolean;
   #content = false;
   #space = false;
@@ -51,10 +55,26 @@ export class BodyHash {
    * @param canon The body canonicalization.
    * @param afterCr Whether the header's blank line ended in a CR, whose LF
    * may begin the body's first chunk.
+   * @param limit How many canonical octets to hash (a verifier's `l=`);
+   * the rest are only counted.
    */
-  constructor(canon: Canon, afterCr = false) {
+  constructor(canon: Canon, afterCr = false, limit = Infinity) {
     this.#relaxed = canon === "relaxed";
     this.#afterCr = afterCr;
+    this.#limit = limit;
+  }
+
+  /** The canonical body's length in octets, once {@linkcode digest} ran. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Hashes canonical output, up to the limit. */
+  #hashUpdate(bytes: Uint8Array): void {
+    const room = this.#limit - this.#length;
+    this.#length += bytes.length;
+    if (room >= bytes.length) this.#hash.update(bytes);
+    else if (room > 0) this.#hash.update(bytes.subarray(0, room));
   }
 
   /** Feeds input[from, to). */
@@ -68,7 +88,7 @@ export class BodyHash {
         // Empty lines held back are followed by content: they are written.
         for (; this.#emptyLines > 0; this.#emptyLines--) this.#crlf();
         this.#flush();
-        this.#hash.update(input.subarray(from, end));
+        this.#hashUpdate(input.subarray(from, end));
         this.#written += end - from;
         this.#content = false;
         from = end;
@@ -193,7 +213,7 @@ export class BodyHash {
   digest(): Uint8Array<ArrayBuffer> {
     if (this.#content) this.#crlf();
     if (!this.#relaxed && this.#written + this.#used === 0) this.#crlf();
-    this.#hash.update(this.#out.subarray(0, this.#used));
+    this.#hashUpdate(this.#out.subarray(0, this.#used));
     return this.#hash.digest();
   }
 
@@ -213,7 +233,7 @@ export class BodyHash {
     if (length >= OUT_SIZE) {
       // A long run goes to the hash as it is, no copy.
       this.#flush();
-      this.#hash.update(input.subarray(from, to));
+      this.#hashUpdate(input.subarray(from, to));
       this.#written += length;
       return;
     }
@@ -228,7 +248,7 @@ export class BodyHash {
 
   #flush(): void {
     if (this.#used === 0) return;
-    this.#hash.update(this.#out.subarray(0, this.#used));
+    this.#hashUpdate(this.#out.subarray(0, this.#used));
     this.#written += this.#used;
     this.#used = 0;
   }

@@ -67,6 +67,15 @@ export interface TestServer extends AsyncDisposable {
    */
   nextMessage(timeoutMs?: number): Promise<ReceivedMessage>;
   /**
+   * Removes messages from `messages`: those `filter` selects, or all of
+   * them. `nextMessage` goes on where it was; a removed message it had not
+   * returned yet is skipped.
+   *
+   * @param filter Which messages to remove. @default {every message}
+   * @returns How many were removed.
+   */
+  deleteMessages(filter?: (message: ReceivedMessage) => boolean): number;
+  /**
    * Stops listening and closes every open connection (and pending
    * `nextMessage` calls reject). Safe to call more than once.
    *
@@ -97,6 +106,8 @@ class CaptureServer implements TestServer {
   #waiters: Waiter[] = [];
   #closing: Promise<void> | undefined;
   #error: Error | undefined;
+  #maxMessages: number;
+  #onMessage: ((message: ReceivedMessage) => void) | undefined;
 
   constructor(
     server: Server,
@@ -104,12 +115,16 @@ class CaptureServer implements TestServer {
     port: number,
     tls: "starttls" | "implicit" | "none",
     caCert: string,
+    maxMessages: number,
+    onMessage: ((message: ReceivedMessage) => void) | undefined,
   ) {
     this.#server = server;
     this.hostname = hostname;
     this.port = port;
     this.tls = tls;
     this.caCert = caCert;
+    this.#maxMessages = maxMessages;
+    this.#onMessage = onMessage;
   }
 
   get clientOptions(): TestServerClientOptions {
@@ -147,6 +162,9 @@ class CaptureServer implements TestServer {
       fail: (error) => this.#fail(error),
     });
     this.transcripts.push(session.transcript);
+    // With maxMessages, only that many connections keep their transcript.
+    const old = this.transcripts.length - 1 - this.#maxMessages;
+    if (old >= 0) this.transcripts[old] = RELEASED;
     this.#sessions.add(session);
     const running = session.run().finally(() => {
       this.#sessions.delete(session);
@@ -168,6 +186,30 @@ class CaptureServer implements TestServer {
       this.#cursor++;
       waiter.resolve(message);
     }
+    const excess = this.messages.length - this.#maxMessages;
+    if (excess > 0) {
+      this.messages.splice(0, excess);
+      this.#cursor = Math.max(0, this.#cursor - excess);
+    }
+    try {
+      this.#onMessage?.(message);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  deleteMessages(filter?: (message: ReceivedMessage) => boolean): number {
+    let kept = 0;
+    let cursor = this.#cursor;
+    const all = this.messages;
+    for (let i = 0; i < all.length; i++) {
+      if (filter && !filter(all[i]!)) all[kept++] = all[i]!;
+      else if (i < this.#cursor) cursor--;
+    }
+    const removed = all.length - kept;
+    all.length = kept;
+    this.#cursor = cursor;
+    return removed;
   }
 
   #fail(error: unknown): void {
@@ -240,6 +282,9 @@ class CaptureServer implements TestServer {
     return this.close();
   }
 }
+
+/** What a transcript released under `maxMessages` is replaced with. */
+const RELEASED: TranscriptLine[] = Object.freeze([]) as never;
 
 const ALL_MECHANISMS: TestServerAuthMechanism[] = [
   "PLAIN",
@@ -365,6 +410,22 @@ export async function startTestServer(
       );
     }
   }
+  const maxMessages = options.maxMessages ?? Infinity;
+  if (
+    maxMessages !== Infinity &&
+    (!Number.isSafeInteger(maxMessages) || maxMessages < 1)
+  ) {
+    throw new RangeError(
+      `Cannot start the test server: maxMessages must be a whole number from 1, not ${maxMessages}`,
+    );
+  }
+  if (
+    options.onMessage !== undefined && typeof options.onMessage !== "function"
+  ) {
+    throw new TypeError(
+      "Cannot start the test server: onMessage must be a function",
+    );
+  }
   if (options.received !== undefined && typeof options.received !== "boolean") {
     throw new TypeError(
       "Cannot start the test server: received must be true or false",
@@ -424,6 +485,8 @@ export async function startTestServer(
     address.port,
     tls,
     caCert,
+    maxMessages,
+    options.onMessage,
   );
   server.on("connection", (socket: Socket) => capture.accept(socket, config));
   return capture;

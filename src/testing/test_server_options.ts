@@ -1,3 +1,5 @@
+import type { ReceivedMessage } from "./received_message.ts";
+
 /**
  * The extensions the capture server advertises by default, in EHLO order.
  * `STARTTLS` and `AUTH` are not in the list: they follow the `tls` and `auth`
@@ -248,4 +250,17 @@ export interface TestServerOptions {
    * @default {false}
    */
   lmtp?: boolean;
+  /**
+   * Keep only the newest this many messages in `messages` (and the
+   * transcripts of the newest this many connections in `transcripts`,
+   * older ones emptied), so a long-running server holds bounded memory.
+   * @default {Infinity}
+   */
+  maxMessages?: number;
+  /**
+   * Called with each message as it is stored, after the server replied to
+   * it (a dev inbox shows it live this way). An error it throws is handled
+   * as a hook's: `nextMessage` and `close` reject with it.
+   */
+  onMessage?: (message: ReceivedMessage) => void;
 }

@@ -548,3 +548,86 @@ Deno.test("startTestServer offers REQUIRETLS only over TLS and records it", asyn
     REQUIRETLS: true,
   });
 });
+
+/** Sends one message per connection with a raw client. */
+async function sendRaw(port: number, body: string): Promise<void> {
+  using client = await session(port);
+  await client.command("MAIL FROM:<a@b.c>");
+  await client.command("RCPT TO:<d@e.f>");
+  await client.command("DATA");
+  await client.send(`${body}\r\n.\r\n`);
+  assert.match((await client.reply())[0]!, /^250 /);
+  await client.command("QUIT");
+}
+
+Deno.test("startTestServer keeps the newest maxMessages messages and transcripts when maxMessages is set", async () => {
+  await using server = await startTestServer({ tls: "none", maxMessages: 2 });
+  await sendRaw(server.port, "one");
+  assert.equal((await server.nextMessage()).text, "one\r\n");
+  for (const body of ["two", "three", "four"]) {
+    await sendRaw(server.port, body);
+  }
+  assert.deepEqual(server.messages.map((m) => m.text), [
+    "three\r\n",
+    "four\r\n",
+  ]);
+  // "two" was dropped before nextMessage returned it: the cursor goes on.
+  assert.equal((await server.nextMessage()).text, "three\r\n");
+  assert.equal((await server.nextMessage()).text, "four\r\n");
+  assert.equal(server.transcripts.length, 4);
+  assert.deepEqual(server.transcripts.map((t) => t.length > 0), [
+    false,
+    false,
+    true,
+    true,
+  ]);
+  await assert.rejects(startTestServer({ maxMessages: 0 }), RangeError);
+});
+
+Deno.test("startTestServer calls onMessage with each message after replying to it", async () => {
+  const seen: string[] = [];
+  await using server = await startTestServer({
+    tls: "none",
+    onMessage: (message) => {
+      seen.push(message.text);
+      // The reply was sent and the message stored before the callback.
+      assert.ok(server.messages.includes(message));
+      assert.match(message.transcript.at(-1)!.text, /^250 2\.0\.0 OK/);
+    },
+  });
+  await sendRaw(server.port, "one");
+  await sendRaw(server.port, "two");
+  assert.deepEqual(seen, ["one\r\n", "two\r\n"]);
+});
+
+Deno.test("startTestServer fails nextMessage and close with the error onMessage threw", async () => {
+  const server = await startTestServer({
+    tls: "none",
+    onMessage: () => {
+      throw new Error("listener broke");
+    },
+  });
+  await sendRaw(server.port, "one");
+  await assert.rejects(server.close(), /listener broke/);
+});
+
+Deno.test("TestServer.deleteMessages removes the messages selected, or all, and the cursor goes on", async () => {
+  await using server = await startTestServer({ tls: "none" });
+  for (const body of ["one", "two", "three", "four"]) {
+    await sendRaw(server.port, body);
+  }
+  assert.equal((await server.nextMessage()).text, "one\r\n");
+  assert.equal((await server.nextMessage()).text, "two\r\n");
+  assert.equal(
+    server.deleteMessages((m) =>
+      m.text === "one\r\n" || m.text === "three\r\n"
+    ),
+    2,
+  );
+  assert.deepEqual(server.messages.map((m) => m.text), ["two\r\n", "four\r\n"]);
+  assert.equal((await server.nextMessage()).text, "four\r\n");
+  assert.equal(server.deleteMessages(), 2);
+  assert.deepEqual(server.messages, []);
+  await sendRaw(server.port, "five");
+  assert.equal((await server.nextMessage()).text, "five\r\n");
+});
