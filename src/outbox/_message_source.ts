@@ -132,6 +132,9 @@ export function tapMessageId(
   const head: Uint8Array[] = [];
   let seen = 0;
   let done = false;
+  /** The last two octets seen, for an empty line split across chunks. */
+  let before = 0;
+  let last = 0;
   const finish = () => {
     if (done) return;
     done = true;
@@ -144,6 +147,19 @@ export function tapMessageId(
     head.length = 0;
     found(findMessageId(bytes));
   };
+  /** Whether `part` completes an empty line ("\n\n" or "\n\r\n"). */
+  const endsHeader = (part: Uint8Array): boolean => {
+    for (const octet of part) {
+      if (
+        octet === 0x0a && (last === 0x0a || (last === 0x0d && before === 0x0a))
+      ) {
+        return true;
+      }
+      before = last;
+      last = octet;
+    }
+    return false;
+  };
   return readable.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
@@ -151,7 +167,7 @@ export function tapMessageId(
           const part = chunk.subarray(0, HEADER_SCAN - seen);
           head.push(part.slice());
           seen += part.length;
-          if (seen >= HEADER_SCAN || endsHeader(part)) finish();
+          if (endsHeader(part) || seen >= HEADER_SCAN) finish();
         }
         controller.enqueue(chunk);
       },
@@ -160,16 +176,6 @@ export function tapMessageId(
       },
     }),
   );
-}
-
-/** Whether a chunk holds an empty line (a cheap first test). */
-function endsHeader(part: Uint8Array): boolean {
-  for (let i = 1; i < part.length; i++) {
-    if (part[i] === 0x0a && (part[i - 1] === 0x0a || part[i - 1] === 0x0d)) {
-      return true;
-    }
-  }
-  return false;
 }
 
 /**
