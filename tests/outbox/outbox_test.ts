@@ -118,7 +118,7 @@ Deno.test("Outbox retries a 451 on the schedule and then sends", async () => {
   await using outbox = await Outbox.open({
     kv: temp.kv,
     transport: server.clientOptions,
-    retry: { delays: [100] },
+    retry: { delays: [400] },
   });
   const { id } = await outbox.enqueue(mail("ada@example.com"));
   assert.deepEqual(await outbox.deliver(), {
@@ -133,10 +133,10 @@ Deno.test("Outbox retries a 451 on the schedule and then sends", async () => {
   assert.equal(waiting?.lastError?.code, 451);
   assert.equal(waiting?.lastError?.temporary, true);
   const wait = waiting!.nextAttemptAt!.getTime() - waiting!.updatedAt.getTime();
-  assert.ok(wait >= 100 && wait <= 110, `waits ${wait} ms`);
+  assert.ok(wait >= 400 && wait <= 440, `waits ${wait} ms`);
   // Not due yet: nothing is attempted.
   assert.equal((await outbox.deliver()).attempted, 0);
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await new Promise((resolve) => setTimeout(resolve, 450));
   assert.deepEqual(await outbox.deliver(), {
     attempted: 1,
     sent: 1,
@@ -430,16 +430,16 @@ Deno.test("Outbox fails an entry whose temporary failure comes after maxAge", as
   await using outbox = await Outbox.open({
     kv: temp.kv,
     transport: server.clientOptions,
-    retry: { delays: [60_000], maxAttempts: 100, maxAge: 50 },
+    retry: { delays: [60_000], maxAttempts: 100, maxAge: 400 },
   });
   const { id } = await outbox.enqueue(mail("ada@example.com"));
   assert.equal((await outbox.deliver()).retried, 1);
   // The next attempt is due at the end of the age, not a minute later.
   const queued = await outbox.get(id);
   assert.ok(
-    queued!.nextAttemptAt!.getTime() <= queued!.createdAt.getTime() + 50,
+    queued!.nextAttemptAt!.getTime() <= queued!.createdAt.getTime() + 400,
   );
-  await new Promise((resolve) => setTimeout(resolve, 60));
+  await new Promise((resolve) => setTimeout(resolve, 450));
   assert.equal((await outbox.deliver()).failed, 1);
   assert.equal((await outbox.get(id))?.state, "failed");
 });
@@ -628,12 +628,12 @@ Deno.test("Outbox.enqueue with a delay waits before the first attempt", async ()
     kv: temp.kv,
     transport: server.clientOptions,
   });
-  const entry = await outbox.enqueue(mail("ada@example.com"), { delay: 80 });
+  const entry = await outbox.enqueue(mail("ada@example.com"), { delay: 400 });
   assert.ok(
-    entry.nextAttemptAt!.getTime() - entry.createdAt.getTime() >= 80,
+    entry.nextAttemptAt!.getTime() - entry.createdAt.getTime() >= 400,
   );
   assert.equal((await outbox.deliver()).attempted, 0);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await new Promise((resolve) => setTimeout(resolve, 450));
   assert.equal((await outbox.deliver()).sent, 1);
 });
 
@@ -668,7 +668,7 @@ Deno.test("Outbox makes an entry due again when the delivery holding it outlives
   await using slow = await Outbox.open({
     kv: temp.kv,
     transport: held,
-    leaseDuration: 100,
+    leaseDuration: 500,
   });
   const { id } = await slow.enqueue(mail("ada@example.com"));
   const stuck = slow.deliver();
@@ -681,7 +681,7 @@ Deno.test("Outbox makes an entry due again when the delivery holding it outlives
     await using second = await Outbox.open({ kv: other, transport: quick });
     // Within the lease nobody else takes it.
     assert.equal((await second.deliver()).attempted, 0);
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    await new Promise((resolve) => setTimeout(resolve, 550));
     const pass = second.deliver();
     await quick.waitForCalls(1);
     quick.calls[0]!.settle(acceptedAll(["ada@example.com"]));
