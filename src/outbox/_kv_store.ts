@@ -12,11 +12,14 @@
  *   abandoned, and `sweep()` deletes its chunks;
  * - `due, dueAt, id` → the entries that are queued (due at their next
  *   attempt) or sending (due again when their lease ends), earliest first;
- * - `state, state, createdAt, id` → the entries by state, oldest first;
- * - `settled, settledAt, id` → settled entries, for the retention sweep.
+ * - `state, "open", createdAt, id` → queued and sending entries, oldest
+ *   first (one bucket: taking an entry does not move it here);
+ * - `state, state, settledAt, id` → sent, failed and cancelled entries, in
+ *   the order they were settled (the retention sweep reads them so).
  *
- * A small message (up to {@linkcode INLINE_CHUNKS} chunks) and its entry go
- * in one atomic write: nothing can be left behind. Every call that meets
+ * A message of up to {@linkcode INLINE_BODY} octets is kept in its entry's
+ * record; a larger one of up to {@linkcode INLINE_CHUNKS} chunks is
+ * written in the entry's own atomic write: nothing can be left behind. Every call that meets
  * "database is locked" is made again.
  *
  * @module
@@ -39,22 +42,43 @@ export const CHUNK_SIZE = 64 * 1024;
  * own commit (an atomic write holds at most 800 KiB).
  */
 export const INLINE_CHUNKS = 8;
+/**
+ * A message up to this size lives in its entry's record: no chunk to write,
+ * read and delete (most notifications).
+ */
+export const INLINE_BODY = 8 * 1024;
 /** Chunks deleted in the same atomic write as the record (at most 1000 mutations). */
 const DROP_INLINE = 400;
 /** Keys deleted per atomic write when clearing chunks. */
 const DELETE_BATCH = 500;
+/** Changes grouped in one atomic write: at most, and their estimated size. */
+const GROUP_CHANGES = 32;
+const GROUP_SIZE = 400 * 1024;
+/** Fewer changes than this wait {@linkcode GROUP_WAIT} ms for company. */
+const GROUP_WAIT_BELOW = 4;
+const GROUP_WAIT = 2;
 /** The longest delay of a KV queue message (30 days). */
 const MAX_QUEUE_DELAY = 30 * 24 * 3600 * 1000;
 /** What a wake-up message holds. */
 const WAKE = Object.freeze({ [ROOT]: "wake" });
 
-const STATES: readonly OutboxState[] = [
-  "queued",
-  "sending",
-  "sent",
-  "failed",
-  "cancelled",
-];
+/** The buckets of the state index. */
+type Bucket = "open" | "sent" | "failed" | "cancelled";
+const BUCKETS: readonly Bucket[] = ["open", "sent", "failed", "cancelled"];
+const SETTLED: readonly Bucket[] = ["sent", "failed", "cancelled"];
+
+function bucketOf(state: OutboxState): Bucket {
+  return state === "queued" || state === "sending" ? "open" : state;
+}
+
+/** The key of a record in the state index. */
+function stateKey(record: EntryRecord): Deno.KvKey {
+  const bucket = bucketOf(record.state);
+  const time = bucket === "open"
+    ? record.createdAt
+    : record.settledAt ?? record.updatedAt;
+  return [ROOT, "state", bucket, time, record.id];
+}
 
 const entryKey = (id: string): Deno.KvKey => [ROOT, "entry", id];
 const bodyKey = (token: string, n: number): Deno.KvKey => [
@@ -65,34 +89,40 @@ const bodyKey = (token: string, n: number): Deno.KvKey => [
 ];
 const uploadKey = (token: string): Deno.KvKey => [ROOT, "upload", token];
 
-/** The index keys of a record. */
-function indexKeys(record: EntryRecord): Deno.KvKey[] {
-  const keys: Deno.KvKey[] = [
-    [ROOT, "state", record.state, record.createdAt, record.id],
-  ];
-  if (record.dueAt !== undefined) {
-    keys.push([ROOT, "due", record.dueAt, record.id]);
-  }
-  if (record.settledAt !== undefined) {
-    keys.push([ROOT, "settled", record.settledAt, record.id]);
-  }
-  return keys;
-}
-
 /** Adds to `op` what moves the indexes from `from` to `to`. */
 function moveIndexes(
   op: Deno.AtomicOperation,
   from: EntryRecord | undefined,
   to: EntryRecord | undefined,
 ): void {
-  const before = new Map(
-    (from ? indexKeys(from) : []).map((key) => [JSON.stringify(key), key]),
-  );
-  const after = new Map(
-    (to ? indexKeys(to) : []).map((key) => [JSON.stringify(key), key]),
-  );
-  for (const [name, key] of before) if (!after.has(name)) op.delete(key);
-  for (const [name, key] of after) if (!before.has(name)) op.set(key, true);
+  const before = from && stateKey(from);
+  const after = to && stateKey(to);
+  if (!sameKey(before, after)) {
+    if (before) op.delete(before);
+    if (after) op.set(after, true);
+  }
+  if (from?.dueAt !== to?.dueAt || from?.id !== to?.id) {
+    if (from?.dueAt !== undefined) {
+      op.delete([ROOT, "due", from.dueAt, from.id]);
+    }
+    if (to?.dueAt !== undefined) op.set([ROOT, "due", to.dueAt, to.id], true);
+  }
+}
+
+function sameKey(a: Deno.KvKey | undefined, b: Deno.KvKey | undefined) {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((part, i) => part === b[i]);
+}
+
+/** A rough size of a record in an atomic write, for grouping. */
+function sizeOf(record: EntryRecord): number {
+  let size = 1024;
+  for (const address of record.to) size += 2 * address.length + 64;
+  for (const recipient of record.recipients) {
+    size += recipient.reply ? 64 + 2 * recipient.reply.text.length : 16;
+  }
+  if (record.lastError) size += 2 * record.lastError.message.length;
+  return size + (record.body?.bytes?.length ?? 0);
 }
 
 function abandoned(): Error {
@@ -101,10 +131,83 @@ function abandoned(): Error {
   );
 }
 
+/** A change waiting for its atomic write. */
+interface Change {
+  current: Stored;
+  next: EntryRecord;
+  options: ReplaceOptions;
+  /** Its estimated size in the write. */
+  size: number;
+  done: (result: Stored | undefined | { error: unknown }) => void;
+}
+
+/**
+ * A queue of changes written in groups, one write at a time: changes asked
+ * for in one turn (a batch of takes), or while a write is in flight, go
+ * together. With `wait`, a small group waits {@linkcode GROUP_WAIT} ms for
+ * more: an atomic write costs about the same whatever it holds.
+ */
+class GroupWriter {
+  readonly #write: (group: Change[]) => Promise<void>;
+  readonly #wait: boolean;
+  #changes: Change[] = [];
+  #writing = false;
+
+  constructor(write: (group: Change[]) => Promise<void>, wait: boolean) {
+    this.#write = write;
+    this.#wait = wait;
+  }
+
+  push(change: Change): void {
+    this.#changes.push(change);
+    if (this.#writing) return;
+    this.#writing = true;
+    queueMicrotask(() => this.#run());
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#changes.length > 0) {
+        if (this.#wait && this.#changes.length < GROUP_WAIT_BELOW) {
+          await new Promise((resolve) => setTimeout(resolve, GROUP_WAIT));
+        }
+        // A group holds one change per entry: two changes of one entry,
+        // both checked against the version they read, must not both land.
+        let size = 0;
+        let count = 0;
+        const ids = new Set<string>();
+        for (const change of this.#changes) {
+          if (
+            count === GROUP_CHANGES || ids.has(change.next.id) ||
+            (count > 0 && size + change.size > GROUP_SIZE)
+          ) break;
+          ids.add(change.next.id);
+          size += change.size;
+          count++;
+        }
+        await this.#write(this.#changes.splice(0, count));
+      }
+    } finally {
+      this.#writing = false;
+    }
+  }
+}
+
 /** The {@linkcode OutboxStore} on a `Deno.Kv`. */
 export class KvStore implements OutboxStore {
   readonly #kv: Deno.Kv;
   #wakeUps = false;
+  /** Changes waiting while a write of their queue is in flight. */
+  readonly #urgent = new GroupWriter((group) => this.#writeGroup(group), false);
+  readonly #outcomes = new GroupWriter(
+    (group) => this.#writeGroup(group),
+    true,
+  );
+  /** Reads asked for in this turn, made together. */
+  #reads: {
+    key: Deno.KvKey;
+    done: (entry: Deno.KvEntryMaybe<unknown> | { error: unknown }) => void;
+  }[] = [];
 
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -120,6 +223,23 @@ export class KvStore implements OutboxStore {
     );
     if (entry.versionstamp === null) return undefined;
     return { record: entry.value, version: entry.versionstamp };
+  }
+
+  async getMany(ids: readonly string[]): Promise<(Stored | undefined)[]> {
+    const found: (Stored | undefined)[] = [];
+    for (let i = 0; i < ids.length; i += 10) {
+      const entries = await retryLocked(() =>
+        this.#kv.getMany<EntryRecord[]>(ids.slice(i, i + 10).map(entryKey))
+      );
+      for (const entry of entries) {
+        found.push(
+          entry.versionstamp === null
+            ? undefined
+            : { record: entry.value, version: entry.versionstamp },
+        );
+      }
+    }
+    return found;
   }
 
   async create(
@@ -185,11 +305,10 @@ export class KvStore implements OutboxStore {
         if (ready.length >= INLINE_CHUNKS) await flush();
       }
       if (filled > 0) ready.push(buffer.slice(0, filled));
-      const body: BodyRecord = {
-        token,
-        chunks: written + ready.length,
-        size,
-      };
+      const small = marker === undefined && size <= INLINE_BODY;
+      const body: BodyRecord = small
+        ? { token, chunks: 0, size, bytes: ready.pop() ?? new Uint8Array() }
+        : { token, chunks: written + ready.length, size };
       const record = makeRecord();
       const full: EntryRecord = { ...record, body };
       const result = await retryLocked(() => {
@@ -226,10 +345,104 @@ export class KvStore implements OutboxStore {
     }
   }
 
-  async replace(
+  replace(
     current: Stored,
     next: EntryRecord,
     options: ReplaceOptions = {},
+  ): Promise<Stored | undefined> {
+    const body = options.dropBody ? current.record.body : undefined;
+    if (body !== undefined && body.chunks > DROP_INLINE) {
+      return this.#replaceAlone(current, next, options);
+    }
+    return new Promise((resolve, reject) => {
+      // Takes go at once (a send waits for them); outcomes may wait a
+      // moment for company. Each in its own queue.
+      (options.urgent ? this.#urgent : this.#outcomes).push({
+        current,
+        next,
+        options,
+        size: sizeOf(next),
+        done: (result) =>
+          result !== undefined && "error" in result
+            ? reject(result.error)
+            : resolve(result),
+      });
+    });
+  }
+
+  /** Writes a group of changes in one atomic write, or one by one. */
+  async #writeGroup(group: Change[]): Promise<void> {
+    if (group.length > 1) {
+      let result: Deno.KvCommitResult | Deno.KvCommitError;
+      try {
+        result = await retryLocked(() => {
+          const op = this.#kv.atomic();
+          for (const change of group) this.#addChange(op, change);
+          return op.commit();
+        });
+      } catch (error) {
+        for (const change of group) change.done({ error });
+        return;
+      }
+      if (result.ok) {
+        for (const change of group) {
+          change.done({ record: change.next, version: result.versionstamp });
+        }
+        return;
+      }
+      // A check failed: find out whose, one write each.
+    }
+    for (const change of group) {
+      try {
+        change.done(
+          await this.#replaceAlone(change.current, change.next, change.options),
+        );
+      } catch (error) {
+        change.done({ error });
+      }
+    }
+  }
+
+  /** Reads a key; reads asked for in the same turn go in one getMany. */
+  #read(key: Deno.KvKey): Promise<Deno.KvEntryMaybe<unknown>> {
+    return new Promise((resolve, reject) => {
+      if (this.#reads.length === 0) {
+        queueMicrotask(() => {
+          const reads = this.#reads.splice(0);
+          for (let i = 0; i < reads.length; i += 10) {
+            const group = reads.slice(i, i + 10);
+            retryLocked(() => this.#kv.getMany(group.map((r) => r.key))).then(
+              (entries) => group.forEach((r, j) => r.done(entries[j]!)),
+              (error) => group.forEach((r) => r.done({ error })),
+            );
+          }
+        });
+      }
+      this.#reads.push({
+        key,
+        done: (entry) =>
+          "error" in entry ? reject(entry.error) : resolve(entry),
+      });
+    });
+  }
+
+  /** Adds a change (with inline body deletion) to an atomic write. */
+  #addChange(op: Deno.AtomicOperation, change: Change): void {
+    const { current, next, options } = change;
+    op.check({ key: entryKey(next.id), versionstamp: current.version });
+    moveIndexes(op, current.record, next);
+    const body = options.dropBody ? current.record.body : undefined;
+    if (body) this.#dropBody(op, body, true);
+    op.set(entryKey(next.id), next);
+    if (options.wakeIn !== undefined && this.#wakeUps) {
+      this.#wake(op, options.wakeIn);
+    }
+  }
+
+  async #replaceAlone(
+    current: Stored,
+    next: EntryRecord,
+    options: ReplaceOptions,
   ): Promise<Stored | undefined> {
     const body = options.dropBody ? current.record.body : undefined;
     const inline = body !== undefined && body.chunks <= DROP_INLINE;
@@ -286,18 +499,21 @@ export class KvStore implements OutboxStore {
   }
 
   body(record: EntryRecord): ReadableStream<Uint8Array> {
-    const kv = this.#kv;
+    const read = (key: Deno.KvKey) => this.#read(key);
     const body = record.body;
     let n = 0;
     return new ReadableStream<Uint8Array>({
       async pull(controller) {
+        if (body?.bytes && n === 0) {
+          n++;
+          controller.enqueue(body.bytes);
+          return;
+        }
         if (body === undefined || n >= body.chunks) {
           controller.close();
           return;
         }
-        const chunk = await retryLocked(() =>
-          kv.get<Uint8Array>(bodyKey(body.token, n))
-        );
+        const chunk = await read(bodyKey(body.token, n));
         if (!(chunk.value instanceof Uint8Array)) {
           throw new Error(
             `Cannot read the message of outbox entry ${
@@ -316,38 +532,46 @@ export class KvStore implements OutboxStore {
     limit: number,
   ): Promise<EntryRecord[]> {
     const kv = this.#kv;
-    const found: { createdAt: number; id: string }[] = [];
-    for (const s of state ? [state] : STATES) {
-      await retryLocked(async () => {
-        const part: { createdAt: number; id: string }[] = [];
-        for await (
-          const entry of kv.list<true>({ prefix: [ROOT, "state", s] }, {
-            limit,
-            batchSize: Math.min(limit, 500),
-          })
-        ) {
-          part.push({
-            createdAt: entry.key[3] as number,
-            id: entry.key[4] as string,
-          });
-        }
-        found.push(...part);
-      });
-    }
-    found.sort((a, b) =>
-      a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
-    );
-    const ids = found.slice(0, limit).map((f) => f.id);
+    const buckets = state ? [bucketOf(state)] : BUCKETS;
     const records: EntryRecord[] = [];
-    for (let i = 0; i < ids.length; i += 10) {
-      const entries = await retryLocked(() =>
-        kv.getMany<EntryRecord[]>(ids.slice(i, i + 10).map(entryKey))
-      );
-      for (const entry of entries) {
-        if (entry.versionstamp !== null) records.push(entry.value);
-      }
+    for (const bucket of buckets) {
+      // Queued and sending entries share a bucket: read on until enough of
+      // the state asked for are found.
+      let cursor: string | undefined;
+      let kept = 0;
+      do {
+        const page = await retryLocked(async () => {
+          const iterator = kv.list<true>(
+            { prefix: [ROOT, "state", bucket] },
+            {
+              limit: Math.min(limit, 500),
+              batchSize: Math.min(limit, 500),
+              ...(cursor ? { cursor } : {}),
+            },
+          );
+          const ids: string[] = [];
+          for await (const entry of iterator) ids.push(entry.key[4] as string);
+          return {
+            ids,
+            cursor: ids.length === Math.min(limit, 500)
+              ? iterator.cursor
+              : undefined,
+          };
+        });
+        cursor = page.cursor;
+        for (const stored of await this.getMany(page.ids)) {
+          if (!stored || (state && stored.record.state !== state)) continue;
+          records.push(stored.record);
+          kept++;
+        }
+      } while (cursor !== undefined && kept < limit);
     }
-    return records;
+    const time = (r: EntryRecord) =>
+      bucketOf(r.state) === "open" ? r.createdAt : r.settledAt ?? r.updatedAt;
+    records.sort((a, b) =>
+      time(a) - time(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    );
+    return records.slice(0, limit);
   }
 
   async sweep(settledBefore: number, abandonedBefore: number): Promise<void> {
@@ -355,16 +579,18 @@ export class KvStore implements OutboxStore {
     // Settled entries past their retention, with what is left of their bytes.
     const settled = await retryLocked(async () => {
       const keys: Deno.KvKey[] = [];
-      for await (
-        const entry of kv.list<true>({
-          start: [ROOT, "settled"],
-          end: [ROOT, "settled", Math.floor(settledBefore)],
-        }, { limit: 100 })
-      ) keys.push(entry.key);
+      for (const bucket of SETTLED) {
+        for await (
+          const entry of kv.list<true>({
+            start: [ROOT, "state", bucket],
+            end: [ROOT, "state", bucket, Math.floor(settledBefore)],
+          }, { limit: 100 })
+        ) keys.push(entry.key);
+      }
       return keys;
     });
     for (const key of settled) {
-      const id = key[3] as string;
+      const id = key[4] as string;
       const current = await this.get(id);
       if (!current) {
         await retryLocked(() => kv.delete(key));

@@ -31,6 +31,8 @@ export interface BodyRecord {
   chunks: number;
   /** The size in octets. */
   size: number;
+  /** The message itself, when it is small enough to live in the record (no chunks then). */
+  bytes?: Uint8Array;
 }
 
 /** One entry as stored. Times are ms since the epoch. */
@@ -77,12 +79,16 @@ export interface ReplaceOptions {
   dropBody?: boolean;
   /** Post a wake-up for listeners, due in this many ms. */
   wakeIn?: number;
+  /** Write it as soon as possible (a take, which a send waits for). */
+  urgent?: boolean;
 }
 
 /** The storage of an outbox. */
 export interface OutboxStore {
   /** The entry with this id, if any. */
   get(id: string): Promise<Stored | undefined>;
+  /** The entries with these ids, in order (`undefined` where there is none). */
+  getMany(ids: readonly string[]): Promise<(Stored | undefined)[]>;
   /**
    * Stores a new entry and its message bytes, which are written before the
    * entry is committed, so a committed entry always has its bytes. When an
@@ -103,7 +109,9 @@ export interface OutboxStore {
     wakeIn?: number,
   ): Promise<{ stored: Stored; created: boolean }>;
   /**
-   * Changes an entry if it is still at the version read.
+   * Changes an entry if it is still at the version read. Changes asked for
+   * while a write is in flight may go together in one atomic write (each
+   * with its own check); when that write fails a check, each is made alone.
    *
    * @returns The entry as written, or `undefined` when its version changed.
    */

@@ -46,6 +46,8 @@ const OPTIONS: ReadonlySet<string> = new Set([
   "retention",
 ]);
 const MAX_ID = 200;
+/** The fewest entries a pass takes at once (ahead of its sends). */
+const TAKE_AHEAD = 8;
 /** How often a process sweeps settled entries and abandoned uploads. */
 const SWEEP_EVERY = 60_000;
 /** An upload not touched for this long is abandoned (at least). */
@@ -731,7 +733,16 @@ export class Outbox implements AsyncDisposable {
 
   // ——— delivery ———
 
-  async #pass(limit: number, signal: AbortSignal | undefined) {
+  /**
+   * One pass. Entries are taken ahead of the sends, in batches (one read
+   * and, mostly, one atomic write per batch), so that `concurrency` sends
+   * stay in flight; entries taken but not started when the pass stops are
+   * handed back as they were.
+   */
+  async #pass(
+    limit: number,
+    signal: AbortSignal | undefined,
+  ): Promise<DeliverResult> {
     const result: DeliverResult = {
       attempted: 0,
       sent: 0,
@@ -739,59 +750,135 @@ export class Outbox implements AsyncDisposable {
       failed: 0,
     };
     const started = Date.now();
-    const release = this.#transport.hold?.();
+    /** How many entries are taken ahead of the sends, in one batch. */
+    const ahead = Math.max(this.#concurrency, TAKE_AHEAD);
+    const hold = this.#transport.hold?.();
+    /** Sends in flight, and outcomes being written. */
     const inFlight = new Set<Promise<void>>();
+    const recording = new Set<Promise<void>>();
+    /**
+     * Taken and not started yet, with the record as it was before and its
+     * bytes, whose first chunk is read at once: a send on a pipelining
+     * connection waits for its first bytes before it writes a command, so
+     * they had better be there.
+     */
+    const ready: {
+      taken: Stored;
+      before: EntryRecord;
+      bytes: ReadableStream<Uint8Array>;
+    }[] = [];
+    let takenCount = 0;
+    let taking: Promise<void> | undefined;
     let stop = false;
     let failure: { error: unknown } | undefined;
     let cursor: string | undefined;
     let exhausted = false;
+    /** Due ids listed and not tried yet. */
+    let candidates: string[] = [];
     const stopped = () =>
       stop || failure !== undefined || signal?.aborted === true ||
       this.#closing !== undefined;
-    try {
-      while (!exhausted && result.attempted < limit && !stopped()) {
-        const room = Math.min(
-          this.#concurrency - inFlight.size,
-          limit - result.attempted,
+
+    const takeBatch = async (): Promise<void> => {
+      if (candidates.length === 0) {
+        const due = await this.#store.due(
+          started,
+          Math.min(2 * this.#concurrency, 100),
+          cursor,
         );
-        if (room <= 0) {
-          await Promise.race(inFlight);
-          continue;
-        }
-        const batch = Math.max(room, Math.min(2 * this.#concurrency, 100));
-        const due = await this.#store.due(started, batch, cursor);
         cursor = due.cursor;
         exhausted = cursor === undefined;
         // Processes that deliver together start from the same keys:
         // shuffled, they collide less.
-        const ids = shuffle(due.ids);
-        for (const id of ids) {
-          if (result.attempted >= limit || stopped()) break;
-          while (inFlight.size >= this.#concurrency) {
-            await Promise.race(inFlight);
-          }
-          if (stopped()) break;
-          const taken = await this.#take(id);
-          if (!taken) continue;
-          result.attempted++;
-          const task = this.#attempt(taken).then(
-            ({ verdict, down }) => {
+        candidates = shuffle(due.ids);
+      }
+      const room = Math.min(ahead, limit - takenCount);
+      const found = await this.#store.getMany(candidates.splice(0, room));
+      const taken = await Promise.all(
+        found.map(async (stored) => {
+          const taken = stored && await this.#take(stored);
+          return taken && {
+            taken,
+            before: stored.record,
+            bytes: this.#store.body(taken.record),
+          };
+        }),
+      );
+      for (const entry of taken) {
+        if (entry) {
+          ready.push(entry);
+          takenCount++;
+        }
+      }
+    };
+    const start = (
+      taken: Stored,
+      bytes: ReadableStream<Uint8Array>,
+    ): void => {
+      result.attempted++;
+      // The slot is free once the server has answered; the outcome is
+      // written meanwhile (grouped with others).
+      const task = this.#attempt(taken, bytes).then(
+        ({ recorded, down }) => {
+          if (down) stop = true;
+          const tracked = recorded.then(
+            (verdict) => {
               if (verdict !== "lost") result[verdict]++;
-              if (down) stop = true;
             },
             (error) => {
               failure ??= { error };
             },
-          );
-          const tracked = task.finally(() => inFlight.delete(tracked));
-          inFlight.add(tracked);
+          ).finally(() => recording.delete(tracked));
+          recording.add(tracked);
+        },
+        (error) => {
+          failure ??= { error };
+        },
+      );
+      const tracked = task.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+    };
+
+    try {
+      while (!stopped()) {
+        // Outcomes written more slowly than sends end: wait for them.
+        while (recording.size > Math.max(4 * this.#concurrency, 64)) {
+          await Promise.race(recording);
+        }
+        while (
+          ready.length > 0 && inFlight.size < this.#concurrency && !stopped()
+        ) {
+          const { taken, bytes } = ready.shift()!;
+          start(taken, bytes);
+        }
+        if (stopped()) break;
+        const more = takenCount < limit &&
+          (candidates.length > 0 || !exhausted);
+        if (!taking && more && ready.length < ahead) {
+          taking = takeBatch().catch((error) => {
+            failure ??= { error };
+          }).finally(() => taking = undefined);
+        }
+        if (!taking && ready.length === 0 && !more) break;
+        await Promise.race([...inFlight, ...(taking ? [taking] : [])]);
+      }
+    } finally {
+      await taking;
+      await Promise.all(inFlight);
+      await Promise.all(recording);
+      // Taken, never sent: back as they were, due when they were due.
+      for (const { taken, before, bytes } of ready.splice(0)) {
+        await bytes.cancel().catch(() => {});
+        try {
+          await this.#store.replace(taken, {
+            ...before,
+            updatedAt: Date.now(),
+          });
+        } catch (error) {
+          failure ??= { error };
         }
       }
-    } catch (error) {
-      failure ??= { error };
-    } finally {
-      await Promise.all(inFlight);
-      release?.();
+      hold?.();
     }
     if (failure === undefined && this.#closing === undefined) {
       try {
@@ -805,9 +892,7 @@ export class Outbox implements AsyncDisposable {
   }
 
   /** Takes an entry for this delivery, if it is due and no one took it first. */
-  async #take(id: string): Promise<Stored | undefined> {
-    const stored = await this.#store.get(id);
-    if (!stored) return undefined;
+  async #take(stored: Stored): Promise<Stored | undefined> {
     const { record } = stored;
     const now = Date.now();
     const due = record.dueAt !== undefined && record.dueAt <= now;
@@ -824,12 +909,17 @@ export class Outbox implements AsyncDisposable {
     };
     // A lease that ran out: the delivery that held it may have sent it.
     if (record.state === "sending") next.maybeDuplicate = true;
-    return await this.#store.replace(stored, next);
+    return await this.#store.replace(stored, next, { urgent: true });
   }
 
+  /**
+   * Sends an entry and resolves once the server answered, with the write of
+   * the outcome under way.
+   */
   async #attempt(
     stored: Stored,
-  ): Promise<{ verdict: Verdict | "lost"; down: boolean }> {
+    bytes: ReadableStream<Uint8Array>,
+  ): Promise<{ recorded: Promise<Verdict | "lost">; down: boolean }> {
     const { record } = stored;
     const pending = record.to.filter((_, i) =>
       record.recipients[i]!.state === "pending"
@@ -840,7 +930,7 @@ export class Outbox implements AsyncDisposable {
       try {
         outcomes.push({
           to: pending,
-          result: await this.#send(record, pending),
+          result: await this.#send(record, pending, bytes),
         });
       } catch (error) {
         down = serverDown(error);
@@ -860,6 +950,8 @@ export class Outbox implements AsyncDisposable {
           outcomes.push({ to: pending, error });
         }
       }
+    } else {
+      await bytes.cancel().catch(() => {});
     }
     const now = Date.now();
     const { record: next, verdict } = applyAttempt(
@@ -870,16 +962,20 @@ export class Outbox implements AsyncDisposable {
       Math.random(),
     );
     if (verdict === "sent") delete next.body;
-    const saved = await this.#store.replace(stored, next, {
+    const recorded = this.#store.replace(stored, next, {
       dropBody: verdict === "sent",
       ...(verdict === "retried" ? { wakeIn: next.dueAt! - now } : {}),
-    });
-    return { verdict: saved ? verdict : "lost", down };
+    }).then((saved) => saved ? verdict : "lost" as const);
+    return { recorded, down };
   }
 
-  #send(record: EntryRecord, to: string[]): Promise<SendResult> {
+  #send(
+    record: EntryRecord,
+    to: string[],
+    bytes: ReadableStream<Uint8Array> = this.#store.body(record),
+  ): Promise<SendResult> {
     return this.#transport.send(
-      { envelope: { from: record.from, to }, raw: this.#store.body(record) },
+      { envelope: { from: record.from, to }, raw: bytes },
       record.sendOptions ? structuredClone(record.sendOptions) : {},
     );
   }

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { CHUNK_SIZE, KvStore } from "../../src/outbox/_kv_store.ts";
+import {
+  CHUNK_SIZE,
+  INLINE_BODY,
+  KvStore,
+} from "../../src/outbox/_kv_store.ts";
 import type { EntryRecord } from "../../src/outbox/_store.ts";
 import { keysByKind, streamOf, tempKv, textOf } from "./_helpers.ts";
 
@@ -43,7 +47,7 @@ Deno.test("KvStore stores a small message with its entry in one write, chunks of
   assert.deepEqual(kinds.state, [[
     "sendmail.outbox",
     "state",
-    "queued",
+    "open",
     1000,
     "a",
   ]]);
@@ -55,6 +59,31 @@ Deno.test("KvStore stores a small message with its entry in one write, chunks of
     assert.ok(entry.value.length <= CHUNK_SIZE);
   }
   assert.deepEqual(await read(store.body(stored.record)), bytes);
+});
+
+Deno.test("KvStore keeps a message of up to 8 KiB in the entry's record, without chunks", async () => {
+  await using temp = await tempKv();
+  const store = new KvStore(temp.kv);
+  const bytes = textOf(INLINE_BODY);
+  const { stored } = await store.create(
+    () => record("small"),
+    streamOf(bytes, 1000),
+    1e6,
+  );
+  assert.equal(stored.record.body?.chunks, 0);
+  const kinds = await keysByKind(temp.kv);
+  assert.equal(kinds.body, undefined);
+  assert.deepEqual(await read(store.body(stored.record)), bytes);
+  const reread = await store.get("small");
+  assert.deepEqual(await read(store.body(reread!.record)), bytes);
+  // One octet more goes to a chunk.
+  const { stored: larger } = await store.create(
+    () => record("larger"),
+    streamOf(textOf(INLINE_BODY + 1)),
+    1e6,
+  );
+  assert.equal(larger.record.body?.chunks, 1);
+  assert.equal(larger.record.body?.bytes, undefined);
 });
 
 Deno.test("KvStore writes a large message in several writes and leaves no upload marker once committed", async () => {
@@ -100,7 +129,8 @@ Deno.test("KvStore.replace writes only over the version it read, and moves the i
   );
   let kinds = await keysByKind(temp.kv);
   assert.deepEqual(kinds.due, [["sendmail.outbox", "due", 9000, "a"]]);
-  assert.deepEqual(kinds.state?.map((k) => k[2]), ["sending"]);
+  // Queued and sending share the "open" bucket: taking moves the due key only.
+  assert.deepEqual(kinds.state?.map((k) => k[2]), ["open"]);
   const sent: EntryRecord = { ...taken.record, state: "sent", settledAt: 9500 };
   delete sent.dueAt;
   delete sent.lease;
@@ -109,8 +139,13 @@ Deno.test("KvStore.replace writes only over the version it read, and moves the i
   kinds = await keysByKind(temp.kv);
   assert.equal(kinds.due, undefined);
   assert.equal(kinds.body, undefined);
-  assert.deepEqual(kinds.state?.map((k) => k[2]), ["sent"]);
-  assert.deepEqual(kinds.settled, [["sendmail.outbox", "settled", 9500, "a"]]);
+  assert.deepEqual(kinds.state, [[
+    "sendmail.outbox",
+    "state",
+    "sent",
+    9500,
+    "a",
+  ]]);
   assert.equal((await store.get("a"))?.record.state, "sent");
 });
 
@@ -165,7 +200,7 @@ Deno.test("KvStore.sweep deletes settled entries before the limit with their byt
   for (const [id, settledAt] of [["old", 100], ["new", 900]] as const) {
     const { stored } = await store.create(
       () => record(id),
-      streamOf(textOf(10)),
+      streamOf(textOf(20_000)),
       1e6,
     );
     const failed: EntryRecord = {

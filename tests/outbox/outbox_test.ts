@@ -470,7 +470,7 @@ Deno.test("Outbox.enqueue stores one entry for one id and does not read the seco
   assert.equal(pulled, false);
   assert.equal(cancelled, true);
   assert.equal((await outbox.list()).length, 1);
-  assert.equal((await keysByKind(temp.kv)).body?.length, 1);
+  assert.equal((await keysByKind(temp.kv)).entry?.length, 1);
 });
 
 Deno.test("Outbox.enqueue keeps one entry when two enqueues of one id race", async () => {
@@ -759,7 +759,7 @@ Deno.test("Outbox.retry queues a failed entry again and it is sent", async () =>
   await assert.rejects(outbox.retry(id), /it is sent/);
 });
 
-Deno.test("Outbox.list filters by state and limits, oldest first", async () => {
+Deno.test("Outbox.list filters by state and limits, oldest first: enqueued, then settled", async () => {
   await using temp = await tempKv();
   await using outbox = await Outbox.open({
     kv: temp.kv,
@@ -770,12 +770,17 @@ Deno.test("Outbox.list filters by state and limits, oldest first", async () => {
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   await outbox.cancel("e1");
+  // Open entries by enqueue time, settled ones by settlement time.
   assert.deepEqual((await outbox.list()).map((e) => e.id), [
     "e0",
-    "e1",
     "e2",
     "e3",
     "e4",
+    "e1",
+  ]);
+  assert.deepEqual((await outbox.list({ limit: 2 })).map((e) => e.id), [
+    "e0",
+    "e2",
   ]);
   assert.deepEqual(
     (await outbox.list({ state: "queued", limit: 2 })).map((
