@@ -54,6 +54,7 @@ const DELETE_BATCH = 500;
 /** Changes grouped in one atomic write: at most, and their estimated size. */
 const GROUP_CHANGES = 32;
 const GROUP_SIZE = 400 * 1024;
+const GROUP_MUTATIONS = 900;
 /** Fewer changes than this wait {@linkcode GROUP_WAIT} ms for company. */
 const GROUP_WAIT_BELOW = 4;
 const GROUP_WAIT = 2;
@@ -138,6 +139,8 @@ interface Change {
   options: ReplaceOptions;
   /** Its estimated size in the write. */
   size: number;
+  /** How many mutations it adds to the write (at most). */
+  mutations: number;
   done: (result: Stored | undefined | { error: unknown }) => void;
 }
 
@@ -174,15 +177,19 @@ class GroupWriter {
         // A group holds one change per entry: two changes of one entry,
         // both checked against the version they read, must not both land.
         let size = 0;
+        let mutations = 0;
         let count = 0;
         const ids = new Set<string>();
         for (const change of this.#changes) {
           if (
             count === GROUP_CHANGES || ids.has(change.next.id) ||
-            (count > 0 && size + change.size > GROUP_SIZE)
+            (count > 0 &&
+              (size + change.size > GROUP_SIZE ||
+                mutations + change.mutations > GROUP_MUTATIONS))
           ) break;
           ids.add(change.next.id);
           size += change.size;
+          mutations += change.mutations;
           count++;
         }
         await this.#write(this.#changes.splice(0, count));
@@ -362,6 +369,7 @@ export class KvStore implements OutboxStore {
         next,
         options,
         size: sizeOf(next),
+        mutations: 8 + (body?.chunks ?? 0),
         done: (result) =>
           result !== undefined && "error" in result
             ? reject(result.error)

@@ -245,3 +245,32 @@ Deno.test("KvStore posts a wake-up that a listener receives", async () => {
   await store.create(() => record("a"), streamOf(textOf(10)), 1e6, 0);
   await woken;
 });
+
+Deno.test("KvStore.replace splits changes that together exceed an atomic write's mutations", async () => {
+  await using temp = await tempKv();
+  const store = new KvStore(temp.kv);
+  const stored = [];
+  for (const id of ["a", "b", "c", "d"]) {
+    const { stored: one } = await store.create(
+      () => record(id),
+      streamOf(textOf(10)),
+      1e6,
+    );
+    // As if each had 350 chunks to delete: 4 × 350 deletions are more than
+    // one atomic write takes (1000 mutations).
+    stored.push({
+      ...one,
+      record: {
+        ...one.record,
+        body: { token: `t-${id}`, chunks: 350, size: 1 },
+      },
+    });
+  }
+  const results = await Promise.all(stored.map((s) => {
+    const sent: EntryRecord = { ...s.record, state: "sent", settledAt: 2000 };
+    delete sent.dueAt;
+    delete sent.body;
+    return store.replace(s, sent, { dropBody: true });
+  }));
+  assert.ok(results.every((r) => r?.record.state === "sent"));
+});
