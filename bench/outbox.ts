@@ -65,8 +65,12 @@ const noSend = {
 print(`# Outbox benchmarks`);
 print();
 print(
-  `One run of \`deno task bench:outbox\` on ${new Date().toISOString()}: Deno ${Deno.version.deno}, ` +
-    `${navigator.hardwareConcurrency} CPUs, KV on an SQLite file (${dir.startsWith("/tmp") ? "/tmp" : dir}), ` +
+  `One run of \`deno task bench:outbox\` on ${
+    new Date().toISOString()
+  }: Deno ${Deno.version.deno}, ` +
+    `${navigator.hardwareConcurrency} CPUs, KV on an SQLite file (${
+      dir.startsWith("/tmp") ? "/tmp" : dir
+    }), ` +
     `Postfix smtp-sink on loopback.`,
 );
 print();
@@ -119,7 +123,10 @@ print();
     // Direct: the same messages, CONCURRENCY sends in flight on one client.
     {
       const client = await SmtpClient.connect(url);
-      const messages = Array.from({ length: MESSAGES }, (_, i) => rawOf(1024, i));
+      const messages = Array.from(
+        { length: MESSAGES },
+        (_, i) => rawOf(1024, i),
+      );
       const start = performance.now();
       let next = 0;
       await Promise.all(
@@ -182,8 +189,14 @@ print();
     transport: url,
     concurrency: CONCURRENCY,
   });
-  const mib = () => Deno.memoryUsage().rss / 1024 / 1024;
-  const samples: [string, number][] = [["start", mib()]];
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const sample = (): [number, number] => {
+    gc?.();
+    const usage = Deno.memoryUsage();
+    return [usage.rss / 1024 / 1024, usage.heapUsed / 1024 / 1024];
+  };
+  const samples: [string, [number, number]][] = [["start", sample()]];
+  const mib = sample;
   const step = MEMORY / 5;
   for (let i = 0; i < MEMORY; i++) {
     await outbox.enqueue(rawOf(10 * 1024, i));
@@ -198,11 +211,32 @@ print();
   }
   await outbox.close();
   kv.close();
-  print(`## resident memory, ${MEMORY} messages of 10 KiB enqueued then delivered`);
+  // The same messages sent directly, a client per step as the outbox's own
+  // transport has one per pass: what the session itself keeps.
+  const direct: [string, [number, number]][] = [["start", mib()]];
+  for (let done = 0; done < MEMORY; done += step) {
+    const client = await SmtpClient.connect(url);
+    let next = done;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < done + step) await client.send(rawOf(10 * 1024, next++));
+      }),
+    );
+    await client.quit();
+    direct.push([`sent directly ${done + step}`, mib()]);
+  }
+  samples.push(...direct);
+  print(
+    `## resident memory, ${MEMORY} messages of 10 KiB enqueued then delivered, then as many sent directly`,
+  );
   print();
-  print(`| point | RSS MiB |`);
-  print(`| --- | ---: |`);
-  for (const [point, value] of samples) print(`| ${point} | ${value.toFixed(1)} |`);
+  print(
+    `| point | RSS MiB | JS heap used MiB${gc ? " (after a GC)" : ""} |`,
+  );
+  print(`| --- | ---: | ---: |`);
+  for (const [point, [rss, heap]] of samples) {
+    print(`| ${point} | ${rss.toFixed(1)} | ${heap.toFixed(1)} |`);
+  }
   print();
 }
 

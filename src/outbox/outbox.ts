@@ -490,7 +490,9 @@ export class Outbox implements AsyncDisposable {
   }
 
   /**
-   * Lists entries, oldest first.
+   * Lists entries, oldest first: queued and sending ones by the time they
+   * were enqueued, settled ones by the time they were settled (after the
+   * open ones of the same age).
    *
    * @param options A state to keep, and how many at most.
    * @returns The entries.

@@ -109,7 +109,7 @@ export interface EnqueueOptions {
 export interface OutboxListOptions {
   /** Only entries in this state. @default {every state} */
   state?: OutboxState;
-  /** At most this many entries, oldest first. @default {100} */
+  /** At most this many entries. @default {100} */
   limit?: number;
 }
 
