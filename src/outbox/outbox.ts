@@ -563,8 +563,10 @@ export class Outbox implements AsyncDisposable {
    * isolates' enqueues wake it too), or `pollInterval` at most.
    *
    * On a runtime with KV queues this registers `kv.listenQueue` (once per
-   * outbox), which a `Deno.Kv` allows once: give the outbox a KV of its own
-   * if your code listens to that queue too.
+   * outbox, for as long as the `Deno.Kv` is open), which a `Deno.Kv` allows
+   * once: give the outbox a KV of its own if your code listens to that
+   * queue too. Wake-up messages are posted only while an outbox of this
+   * process listens, so a KV that only `deliver()` reads gathers none.
    *
    * @param options A signal that stops it.
    * @returns Once the signal aborts or the outbox is closed.

@@ -315,3 +315,23 @@ Deno.test(interop({
     assert.match(message!.text, /hello from the queue/);
   },
 }));
+
+Deno.test("sendmail -odq without Deno KV exits 78 and says to run with --unstable-kv", async () => {
+  await using state = await stateDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-config", "-A", CLI, "-odq", "ada@example.com"],
+    stdin: "piped",
+    stdout: "null",
+    stderr: "piped",
+    env: {
+      XDG_STATE_HOME: state.path,
+      SENDMAIL_URL: "smtp://127.0.0.1:2525?tls=none",
+    },
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(MESSAGE));
+  await writer.close();
+  const { code, stderr } = await child.output();
+  assert.equal(code, 78);
+  assert.match(new TextDecoder().decode(stderr), /--unstable-kv/);
+});

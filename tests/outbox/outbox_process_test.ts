@@ -149,3 +149,20 @@ Deno.test("Outbox loses nothing when a delivering process is killed: another del
   assert.ok(flagged >= duplicates, `${flagged} flagged, ${duplicates} twice`);
   assert.ok(flagged > 0);
 });
+
+Deno.test("Outbox.open says to run with --unstable-kv when Deno KV is missing", async () => {
+  const { stdout, code } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-config",
+      "-A",
+      new URL("./_open_default.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  assert.equal(code, 0);
+  const result = JSON.parse(new TextDecoder().decode(stdout));
+  assert.equal(result.name, "TypeError");
+  assert.match(result.message, /--unstable-kv/);
+});
