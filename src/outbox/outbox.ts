@@ -595,12 +595,17 @@ export class Outbox implements AsyncDisposable {
     this.#listeners++;
     try {
       while (!signal?.aborted && this.#closing === undefined) {
-        await this.#track(() => this.#pass(Infinity, signal));
+        const { attempted } = await this.#track(() =>
+          this.#pass(Infinity, signal)
+        );
         if (signal?.aborted || this.#closing !== undefined) break;
         const next = await this.#store.nextDue();
+        // An entry due that nobody could take (another process just did):
+        // look again shortly rather than at once.
+        const least = attempted === 0 ? Math.min(this.#pollInterval, 100) : 0;
         const wait = next === undefined
           ? this.#pollInterval
-          : Math.max(0, Math.min(this.#pollInterval, next - Date.now()));
+          : Math.max(least, Math.min(this.#pollInterval, next - Date.now()));
         await this.#sleep(wait, signal);
       }
     } catch (error) {
