@@ -7,7 +7,8 @@
 //    alternated, medians of the repetitions;
 // 3. resident memory while 10,000 messages are enqueued and delivered.
 //
-//   deno task bench:outbox [--messages 2000] [--reps 3] [--memory 10000] [--out FILE]
+//   deno task bench:outbox [--messages 2000] [--reps 3] [--in-flight 10,30]
+//     [--memory 10000] [--latency 2000] [--out FILE]
 
 import { SmtpClient } from "../mod.ts";
 import { Outbox } from "../outbox.ts";
@@ -23,7 +24,12 @@ const MESSAGES = arg("messages", 2000);
 const REPS = arg("reps", 3);
 const MEMORY = arg("memory", 10_000);
 const LATENCY = arg("latency", 2000);
-const CONCURRENCY = arg("concurrency", 10);
+const CONCURRENCY = 10;
+/** The sends in flight of the throughput runs (`--in-flight 10,30`). */
+const IN_FLIGHT = (() => {
+  const i = Deno.args.indexOf("--in-flight");
+  return i === -1 ? [10, 30] : Deno.args[i + 1]!.split(",").map(Number);
+})();
 
 const lines: string[] = [];
 const print = (line = "") => {
@@ -116,7 +122,7 @@ print();
 }
 
 // ——— 2. delivery throughput beside direct sends ———
-{
+for (const CONCURRENCY of IN_FLIGHT) {
   const direct: number[] = [];
   const through: number[] = [];
   for (let rep = 0; rep < REPS; rep++) {

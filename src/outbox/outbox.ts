@@ -774,7 +774,7 @@ export class Outbox implements AsyncDisposable {
     const ready: {
       taken: Stored;
       before: EntryRecord;
-      bytes: ReadableStream<Uint8Array>;
+      bytes: Uint8Array | ReadableStream<Uint8Array>;
     }[] = [];
     let takenCount = 0;
     let taking: Promise<void> | undefined;
@@ -809,7 +809,7 @@ export class Outbox implements AsyncDisposable {
           return taken && {
             taken,
             before: stored.record,
-            bytes: this.#store.body(taken.record),
+            bytes: this.#bytes(taken.record),
           };
         }),
       );
@@ -822,7 +822,7 @@ export class Outbox implements AsyncDisposable {
     };
     const start = (
       taken: Stored,
-      bytes: ReadableStream<Uint8Array>,
+      bytes: Uint8Array | ReadableStream<Uint8Array>,
     ): void => {
       result.attempted++;
       // The slot is free once the server has answered; the outcome is
@@ -877,7 +877,7 @@ export class Outbox implements AsyncDisposable {
       await Promise.all(recording);
       // Taken, never sent: back as they were, due when they were due.
       for (const { taken, before, bytes } of ready.splice(0)) {
-        await bytes.cancel().catch(() => {});
+        await release(bytes);
         try {
           await this.#store.replace(taken, {
             ...before,
@@ -927,7 +927,7 @@ export class Outbox implements AsyncDisposable {
    */
   async #attempt(
     stored: Stored,
-    bytes: ReadableStream<Uint8Array>,
+    bytes: Uint8Array | ReadableStream<Uint8Array>,
   ): Promise<{ recorded: Promise<Verdict | "lost">; down: boolean }> {
     const { record } = stored;
     const pending = record.to.filter((_, i) =>
@@ -960,7 +960,7 @@ export class Outbox implements AsyncDisposable {
         }
       }
     } else {
-      await bytes.cancel().catch(() => {});
+      await release(bytes);
     }
     const now = Date.now();
     const { record: next, verdict } = applyAttempt(
@@ -981,12 +981,20 @@ export class Outbox implements AsyncDisposable {
   #send(
     record: EntryRecord,
     to: string[],
-    bytes: ReadableStream<Uint8Array> = this.#store.body(record),
+    bytes: Uint8Array | ReadableStream<Uint8Array> = this.#bytes(record),
   ): Promise<SendResult> {
     return this.#transport.send(
       { envelope: { from: record.from, to }, raw: bytes },
       record.sendOptions ? structuredClone(record.sendOptions) : {},
     );
+  }
+
+  /**
+   * An entry's message: the bytes themselves when its record holds them,
+   * else a stream whose first chunk is read at once.
+   */
+  #bytes(record: EntryRecord): Uint8Array | ReadableStream<Uint8Array> {
+    return record.body?.bytes ?? this.#store.body(record);
   }
 
   async #sweep(): Promise<void> {
@@ -1052,6 +1060,13 @@ export class Outbox implements AsyncDisposable {
       signal?.addEventListener("abort", done, { once: true });
     });
   }
+}
+
+/** Lets go of a message stream that will not be sent. */
+async function release(
+  bytes: Uint8Array | ReadableStream<Uint8Array>,
+): Promise<void> {
+  if (bytes instanceof ReadableStream) await bytes.cancel().catch(() => {});
 }
 
 function shuffle<T>(items: T[]): T[] {
