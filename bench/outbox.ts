@@ -71,9 +71,10 @@ const noSend = {
 print(`# Outbox benchmarks`);
 print();
 print(
-  `One run of \`deno task bench:outbox\` on ${
-    new Date().toISOString()
-  }: Deno ${Deno.version.deno}, ` +
+  `One run of \`deno task bench:outbox${
+    Deno.args.filter((a) => a !== "--out" && a !== outFile).map((a) => ` ${a}`)
+      .join("")
+  }\` on ${new Date().toISOString()}: Deno ${Deno.version.deno}, ` +
     `${navigator.hardwareConcurrency} CPUs, KV on an SQLite file (${
       dir.startsWith("/tmp") ? "/tmp" : dir
     }), ` +
