@@ -26,7 +26,11 @@
 import { main } from "./src/cli/main.ts";
 
 export { type CliContext, main, type SendFunction } from "./src/cli/main.ts";
-export { type CliArgs, parseArgs } from "./src/cli/parse_args.ts";
+export {
+  type CliArgs,
+  type OutboxCommand,
+  parseArgs,
+} from "./src/cli/parse_args.ts";
 export {
   type MsmtpAccount,
   type MsmtpAuth,

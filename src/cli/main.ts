@@ -14,6 +14,13 @@ import { type CliArgs, parseArgs } from "./parse_args.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { describeReply } from "../protocol/_describe_reply.ts";
 import { printable } from "../protocol/_control.ts";
+import {
+  outboxCommand,
+  type QueueHost,
+  queueMessage,
+  runQueue,
+  sendOrQueue,
+} from "./_queue.ts";
 
 export type { SendFunction };
 
@@ -65,6 +72,14 @@ Options:
   --url URL          Send through this server: smtp://user:pass@host:587,
                      smtps://host:465, ?tls=starttls|opportunistic|none
   -P, --pretend      Print the settings that would be used, and exit
+  -odq, --queue      Store the message in the outbox instead of sending it
+  --queue-on-failure Store the message in the outbox when sending fails
+                     temporarily (instead of exiting with 75)
+  -q                 Deliver what is due in the outbox, with these settings
+  --outbox list|show ID|retry ID|cancel ID
+                     Show the outbox, an entry; retry or cancel an entry
+  --outbox-file FILE The outbox (a Deno KV file); default
+                     $XDG_STATE_HOME/sendmail/outbox.sqlite3
   --help, --version
 Accepted and ignored: -B type, -bm, -A x, -e x, -o x, -O opt=val, -h N,
 -L tag, -p proto, -X file, -G, -I, -m, -n, -s, -U, -c.
@@ -287,6 +302,12 @@ async function run(
     stdout.write(`${PROGRAM} (${denoJson.name}) ${denoJson.version}\n`);
     return ExitCode.OK;
   }
+  const queueHost: QueueHost = {
+    env: host.env,
+    out: (text) => stdout.write(text),
+    err: (text) => stderr.write(text),
+  };
+  if (args.outbox) return await outboxCommand(args, queueHost, args.outbox);
   const settings = await loadSettings(args, host);
   const from = envelopeSender(args, settings, host);
   if (args.pretend) {
@@ -294,6 +315,13 @@ async function run(
     return ExitCode.OK;
   }
   if (args.verbose) stderr.write(describe(settings, from, host));
+  if (args.runQueue) {
+    const options = { ...settings.options };
+    if (args.verbose) {
+      options.logger = (event) => stderr.write(transcriptLine(event));
+    }
+    return await runQueue(args, queueHost, options, context.send);
+  }
 
   const recipients = args.recipients.flatMap((r) => parseAddressList(r));
   const aliases = settings.aliases;
@@ -338,11 +366,19 @@ async function run(
   }
   let result: SendResult;
   try {
-    result = await send(
-      options,
-      { envelope: message.envelope, raw: message.raw },
-      sendOptions,
-    );
+    if (args.queue) {
+      await queueMessage(args, queueHost, message, sendOptions);
+      return ExitCode.OK;
+    }
+    const sent = args.queueOnFailure
+      ? await sendOrQueue(args, queueHost, send, options, message, sendOptions)
+      : await send(
+        options,
+        { envelope: message.envelope, raw: message.raw },
+        sendOptions,
+      );
+    if (sent === undefined) return ExitCode.OK;
+    result = sent;
   } finally {
     // Whatever the send step left unread is not needed any more.
     if (!message.raw.locked) await message.raw.cancel().catch(() => {});

@@ -1,6 +1,7 @@
 import type { DsnOptions } from "../session/send_options.ts";
 import { CliError } from "./cli_error.ts";
 import { ExitCode } from "./exit_code.ts";
+import { checkQueueModes, parseOutboxCommand } from "./_queue_args.ts";
 
 /** The command line of the sendmail command, parsed. */
 export interface CliArgs {
@@ -41,7 +42,22 @@ export interface CliArgs {
   help: boolean;
   /** `--version`: print the version and exit. */
   version: boolean;
+  /** `-odq` / `--queue`: store the message in the outbox instead of sending it. */
+  queue: boolean;
+  /** `--queue-on-failure`: store the message in the outbox when sending fails temporarily. */
+  queueOnFailure: boolean;
+  /** `-q`: deliver what is due in the outbox, then exit. */
+  runQueue: boolean;
+  /** `--outbox list|show ID|retry ID|cancel ID`: inspect the outbox. */
+  outbox?: OutboxCommand;
+  /** `--outbox-file`: the outbox's KV file. */
+  outboxFile?: string;
 }
+
+/** What `--outbox` asks for: list the entries, or show, retry or cancel one. */
+export type OutboxCommand =
+  | { action: "list" }
+  | { action: "show" | "retry" | "cancel"; id: string };
 
 /** Short options that take an argument (attached, `-fa@b`, or next, `-f a@b`). */
 const WITH_ARGUMENT = new Set([
@@ -66,6 +82,10 @@ const LONG: Record<string, boolean> = {
   pretend: false,
   help: false,
   version: false,
+  queue: false,
+  "queue-on-failure": false,
+  outbox: true,
+  "outbox-file": true,
 };
 
 const usage = (message: string): CliError =>
@@ -128,8 +148,8 @@ function parseReturn(value: string): NonNullable<DsnOptions["ret"]> {
  * @param args The arguments, without the program name.
  * @returns The parsed flags and recipients.
  * @throws {CliError} With exit status 64 for an unknown flag, a missing or
- * invalid argument, or a mode other than `-bm` (queue runs, daemon, SMTP on
- * standard input).
+ * invalid argument, a mode other than `-bm` (daemon, SMTP on standard
+ * input) or a queue mode other than `-q`, or queue modes combined.
  *
  * @example What cron runs
  * ```ts
@@ -150,6 +170,9 @@ export function parseArgs(args: readonly string[]): CliArgs {
     pretend: false,
     help: false,
     version: false,
+    queue: false,
+    queueOnFailure: false,
+    runQueue: false,
   };
 
   const option = (flag: string, value: string): void => {
@@ -192,10 +215,13 @@ export function parseArgs(args: readonly string[]): CliArgs {
         result.url = value;
         break;
       case "o":
-        // -oi: ignore dots; -oR: add a Received field. Every other -oX
-        // (-oem, -odi, -odb …) is a sendmail option without meaning here.
+        // -oi: ignore dots; -oR: add a Received field; -odq (and -odd):
+        // queue; -odi, -odb: deliver now. Every other -oX (-oem …) is a
+        // sendmail option without meaning here.
         if (value === "i") result.ignoreDots = true;
-        if (value === "R") result.addReceived = true;
+        else if (value === "R") result.addReceived = true;
+        else if (value === "dq" || value === "dd") result.queue = true;
+        else if (value === "di" || value === "db") result.queue = false;
         break;
       case "O": {
         const [name = "", setting = "true"] = value.split("=", 2);
@@ -238,12 +264,23 @@ export function parseArgs(args: readonly string[]): CliArgs {
         else if (name === "pretend") result.pretend = true;
         else if (name === "help") result.help = true;
         else if (name === "version") result.version = true;
+        else if (name === "queue") result.queue = true;
+        else if (name === "queue-on-failure") result.queueOnFailure = true;
         continue;
       }
       let value: string;
       if (eq !== -1) value = arg.slice(eq + 1);
       else if (i < args.length) value = args[i++]!;
       else throw usage(`Option --${name} needs an argument`);
+      if (name === "outbox") {
+        result.outbox = parseOutboxCommand(value, args[i]);
+        if (result.outbox.action !== "list") i++;
+        continue;
+      }
+      if (name === "outbox-file") {
+        result.outboxFile = checkText("--outbox-file", value);
+        continue;
+      }
       option(name, value);
       continue;
     }
@@ -271,9 +308,15 @@ export function parseArgs(args: readonly string[]): CliArgs {
         result.verbose = true;
         break;
       } else if (flag === "q") {
-        throw usage(
-          "Unsupported option -q: there is no queue, messages are sent at once",
-        );
+        // -q and -qf: one queue run, in the foreground.
+        const rest = arg.slice(j + 1);
+        if (rest !== "" && rest !== "f") {
+          throw usage(
+            `Unsupported option -q${rest}: only -q (deliver what is due, once) is implemented`,
+          );
+        }
+        result.runQueue = true;
+        break;
       } else if (flag === "S") {
         throw usage("Unsupported option -S (server information)");
       } else if (!IGNORED_FLAGS.has(flag)) {
@@ -284,5 +327,6 @@ export function parseArgs(args: readonly string[]): CliArgs {
   for (const recipient of result.recipients) {
     checkText("a recipient", recipient);
   }
+  checkQueueModes(result);
   return result;
 }

@@ -177,8 +177,9 @@ Deno.test("parseArgs fails with usage status on bad flags and arguments", () => 
   usageError(["-R", "some"], /Invalid argument of -R/);
   usageError(["-bs"], /Unsupported mode -bs/);
   usageError(["-bp"], /Unsupported mode -bp/);
-  usageError(["-q"], /no queue/);
-  usageError(["-q1h"], /no queue/);
+  // A queue run is -q (or -qf); a queue daemon (-q1h) is not implemented.
+  usageError(["-q1h"], /Unsupported option -q1h/);
+  usageError(["-qIabc"], /Unsupported option -qIabc/);
 });
 
 Deno.test("parseArgs refuses control characters that could inject header lines or commands", () => {
@@ -196,4 +197,47 @@ Deno.test("parseArgs refuses control characters that could inject header lines o
     /recipient: it contains a control character/,
   );
   usageError(["-V", "a b"], /-V/);
+});
+
+Deno.test("parseArgs reads the queue flags: -odq, --queue, --queue-on-failure, -q, --outbox", () => {
+  assert.equal(parseArgs(["-odq", "ada@example.com"]).queue, true);
+  assert.equal(parseArgs(["-o", "dq", "ada@example.com"]).queue, true);
+  assert.equal(parseArgs(["--queue", "ada@example.com"]).queue, true);
+  assert.equal(parseArgs(["-odq", "-odi", "ada@example.com"]).queue, false);
+  assert.equal(parseArgs(["ada@example.com"]).queue, false);
+  assert.equal(
+    parseArgs(["--queue-on-failure", "ada@example.com"]).queueOnFailure,
+    true,
+  );
+  assert.equal(parseArgs(["-q"]).runQueue, true);
+  assert.equal(parseArgs(["-qf"]).runQueue, true);
+  assert.equal(parseArgs(["-v", "-q"]).verbose, true);
+  assert.deepEqual(parseArgs(["--outbox", "list"]).outbox, { action: "list" });
+  assert.deepEqual(parseArgs(["--outbox", "show", "abc"]).outbox, {
+    action: "show",
+    id: "abc",
+  });
+  assert.deepEqual(parseArgs(["--outbox=retry", "abc"]).outbox, {
+    action: "retry",
+    id: "abc",
+  });
+  assert.deepEqual(parseArgs(["--outbox", "cancel", "abc"]).recipients, []);
+  assert.equal(
+    parseArgs(["--outbox-file", "/tmp/o.sqlite3", "-q"]).outboxFile,
+    "/tmp/o.sqlite3",
+  );
+});
+
+Deno.test("parseArgs refuses queue flags used together or with recipients", () => {
+  usageError(["-q", "ada@example.com"], /-q takes no recipient/);
+  usageError(["--outbox", "list", "ada@example.com"], /takes no recipient/);
+  usageError(["-q", "-odq"], /cannot be combined/);
+  usageError(
+    ["--queue", "--queue-on-failure", "a@b.example"],
+    /cannot be combined/,
+  );
+  usageError(["--outbox", "show"], /needs an entry ID/);
+  usageError(["--outbox", "show", "-v"], /needs an entry ID/);
+  usageError(["--outbox", "drop", "x"], /not list, show, retry or cancel/);
+  usageError(["--outbox", "show", "a\nb"], /control character/);
 });
