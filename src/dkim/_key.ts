@@ -8,6 +8,7 @@
 
 import { fromBase64 } from "../protocol/_base64.ts";
 import type { DkimAlgorithm } from "./dkim_options.ts";
+import { derLength, derSequence, MIN_RSA_BITS, RSA_ALGORITHM } from "./_der.ts";
 
 /** A key checked and ready to import. */
 export interface KeyInfo {
@@ -22,7 +23,6 @@ export interface KeyInfo {
 }
 
 /** The shortest RSA key a signer may use (RFC 8301 §3.2). */
-const MIN_RSA_BITS = 1024;
 
 const RSA_ENCRYPTION = "2a864886f70d010101"; // 1.2.840.113549.1.1.1
 const ED25519 = "2b6570"; // 1.3.101.112
@@ -94,47 +94,17 @@ function integerBits(der: Uint8Array, tlv: Tlv): number {
   return (tlv.end - i - 1) * 8 + (32 - Math.clz32(der[i]!));
 }
 
-/** DER length octets. */
-function derLength(length: number): number[] {
-  if (length < 0x80) return [length];
-  const bytes: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return [0x80 | bytes.length, ...bytes];
-}
-
 /**
  * Wraps a PKCS#1 RSAPrivateKey into a PKCS#8 PrivateKeyInfo: version 0,
  * the rsaEncryption algorithm (NULL parameters), the key as an OCTET STRING.
  */
 function wrapPkcs1(pkcs1: Uint8Array): Uint8Array<ArrayBuffer> {
-  const algorithm = [
-    0x30,
-    0x0d,
-    0x06,
-    0x09,
-    0x2a,
-    0x86,
-    0x48,
-    0x86,
-    0xf7,
-    0x0d,
-    0x01,
-    0x01,
-    0x01,
-    0x05,
-    0x00,
-  ];
-  const octets = [0x04, ...derLength(pkcs1.length)];
-  const bodyLength = 3 + algorithm.length + octets.length + pkcs1.length;
-  const head = [0x30, ...derLength(bodyLength), 0x02, 0x01, 0x00];
-  const out = new Uint8Array(
-    head.length + algorithm.length + octets.length + pkcs1.length,
-  );
-  out.set(head, 0);
-  out.set(algorithm, head.length);
-  out.set(octets, head.length + algorithm.length);
-  out.set(pkcs1, head.length + algorithm.length + octets.length);
-  return out;
+  return derSequence([
+    [0x02, 0x01, 0x00],
+    RSA_ALGORITHM,
+    [0x04, ...derLength(pkcs1.length)],
+    pkcs1,
+  ]);
 }
 
 /** Checks a PKCS#1 RSAPrivateKey and returns its modulus length in bits. */

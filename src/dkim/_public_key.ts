@@ -9,6 +9,7 @@
 import { fromBase64 } from "../protocol/_base64.ts";
 import type { DkimAlgorithm } from "./dkim_options.ts";
 import { parseTagList } from "./_tag_list.ts";
+import { derLength, derSequence, MIN_RSA_BITS, RSA_ALGORITHM } from "./_der.ts";
 
 /** A key record read and imported. */
 export interface PublicKey {
@@ -30,7 +31,6 @@ export class KeyError extends Error {
 }
 
 /** RSA keys shorter than this verify nothing (RFC 8301 §3.2). */
-const MIN_RSA_BITS = 1024;
 
 function fail(reason: string): never {
   throw new KeyError(reason);
@@ -40,47 +40,16 @@ function list(value: string): string[] {
   return value.split(":").map((item) => item.replace(/^\s+|\s+$/g, ""));
 }
 
-/** DER length octets. */
-function derLength(length: number): number[] {
-  if (length < 0x80) return [length];
-  const bytes: number[] = [];
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-  return [0x80 | bytes.length, ...bytes];
-}
-
-/** The rsaEncryption AlgorithmIdentifier, NULL parameters. */
-const RSA_ALGORITHM = [
-  0x30,
-  0x0d,
-  0x06,
-  0x09,
-  0x2a,
-  0x86,
-  0x48,
-  0x86,
-  0xf7,
-  0x0d,
-  0x01,
-  0x01,
-  0x01,
-  0x05,
-  0x00,
-];
-
 /**
  * Wraps a PKCS#1 RSAPublicKey (which some publish in `p=`, and dkimpy
  * reads) into a SubjectPublicKeyInfo, which WebCrypto imports.
  */
 function wrapRsaPublicKey(pkcs1: Uint8Array): Uint8Array<ArrayBuffer> {
-  const bits = [0x03, ...derLength(pkcs1.length + 1), 0x00];
-  const inner = RSA_ALGORITHM.length + bits.length + pkcs1.length;
-  const head = [0x30, ...derLength(inner)];
-  const out = new Uint8Array(head.length + inner);
-  out.set(head, 0);
-  out.set(RSA_ALGORITHM, head.length);
-  out.set(bits, head.length + RSA_ALGORITHM.length);
-  out.set(pkcs1, head.length + RSA_ALGORITHM.length + bits.length);
-  return out;
+  return derSequence([
+    RSA_ALGORITHM,
+    [0x03, ...derLength(pkcs1.length + 1), 0x00],
+    pkcs1,
+  ]);
 }
 
 async function importRsa(der: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {

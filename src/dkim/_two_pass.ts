@@ -18,6 +18,7 @@ import {
   parseHeader,
 } from "./_canonical.ts";
 import { signatureField, type Signers } from "./_signer.ts";
+import { assertBytes } from "../protocol/_bytes.ts";
 
 /** What can be signed: a message as a string, bytes, a Blob or a stream. */
 export type MessageInput =
@@ -126,11 +127,7 @@ export async function firstPass(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!(value instanceof Uint8Array)) {
-        throw new TypeError(
-          "Cannot sign message: the message stream gave a chunk that is not a Uint8Array",
-        );
-      }
+      assertBytes(value, "sign message");
       size += value.length;
       if (keep) {
         if (size > limit) {

@@ -13,6 +13,7 @@ import {
 import { KeyError, type PublicKey, readKeyRecord } from "./_public_key.ts";
 import { parseTagList, type Tag } from "./_tag_list.ts";
 import type { DkimAlgorithm } from "./dkim_options.ts";
+import { assertBytes } from "../protocol/_bytes.ts";
 
 /**
  * The outcome of one signature (RFC 8601 §2.7.1): `pass`; `fail` (the
@@ -323,11 +324,7 @@ async function readMessage(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (!(value instanceof Uint8Array)) {
-        throw new TypeError(
-          "Cannot verify DKIM: the message stream gave a chunk that is not a Uint8Array",
-        );
-      }
+      assertBytes(value, "verify DKIM");
       if (hashes) {
         for (const hash of hashes.values()) hash.update(value);
         continue;

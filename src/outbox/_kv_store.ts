@@ -33,6 +33,7 @@ import type {
   Stored,
 } from "./_store.ts";
 import type { OutboxState } from "./outbox_entry.ts";
+import { assertBytes } from "../protocol/_bytes.ts";
 
 const ROOT = "sendmail.outbox";
 /** The size of a chunk of message bytes: a KV value holds at most 64 KiB. */
@@ -286,11 +287,7 @@ export class KvStore implements OutboxStore {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        if (!(value instanceof Uint8Array)) {
-          throw new TypeError(
-            "Cannot enqueue message: its stream must yield Uint8Array chunks",
-          );
-        }
+        assertBytes(value, "enqueue message");
         size += value.length;
         if (size > maxSize) {
           throw new RangeError(

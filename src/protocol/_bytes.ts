@@ -26,3 +26,29 @@ export function concatBytes(
   }
   return out;
 }
+
+/**
+ * Checks that a chunk a caller's stream yielded is bytes: a stream of
+ * strings (say, a file read as text) would otherwise reach the wire as
+ * garbage.
+ *
+ * @param chunk What the stream yielded.
+ * @param what What could not be done, for the message ("send message").
+ * @throws {TypeError} When the chunk is not a `Uint8Array`.
+ */
+export function assertBytes(
+  chunk: unknown,
+  what: string,
+): asserts chunk is Uint8Array {
+  if (chunk instanceof Uint8Array) return;
+  const kind = typeof chunk === "string"
+    ? "a string"
+    : chunk === null
+    ? "null"
+    : typeof chunk === "object"
+    ? `a ${(chunk as object).constructor?.name ?? "object"}`
+    : typeof chunk;
+  throw new TypeError(
+    `Cannot ${what}: the message stream yielded ${kind}, not a Uint8Array (encode text with TextEncoderStream)`,
+  );
+}

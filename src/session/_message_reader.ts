@@ -12,6 +12,7 @@
  */
 import { encode, START, type State, tail } from "../protocol/_line_endings.ts";
 import { SmtpError } from "../protocol/smtp_error.ts";
+import { assertBytes } from "../protocol/_bytes.ts";
 
 /** A chunk, or the end. */
 export type Chunk = { done: false; value: Uint8Array } | { done: true };
@@ -71,13 +72,7 @@ export class MessageReader {
       // the message.
       if (this.#closed) throw this.#closed.reason;
       if (value === undefined) break;
-      if (!(value instanceof Uint8Array)) {
-        throw new TypeError(
-          `Cannot send message: the message stream yielded ${
-            typeof value === "string" ? "a string" : typeof value
-          }, not a Uint8Array (encode text with TextEncoderStream)`,
-        );
-      }
+      assertBytes(value, "send message");
       const { output, state } = encode(value, this.#state, this.#stuff);
       this.#state = state;
       if (output.length > 0) return { done: false, value: output };
