@@ -66,6 +66,13 @@ interface Turn {
   done: Promise<void>;
   /** Whether it is a send (a send may pipeline behind a send's data). */
   send: boolean;
+  /**
+   * The next send wrote its commands behind this one's before this one's
+   * envelope was answered, starting them with RSET: if this envelope is
+   * refused, that RSET ends its transaction (an RSET of its own would come
+   * after the next send's MAIL and reset that one instead).
+   */
+  resetByNext?: boolean;
 }
 
 /** What a send hands its turn, beyond the public options. */
@@ -82,6 +89,8 @@ class Job {
   position: number | undefined;
   phase: SendPhase = "queued";
   readonly previous: Turn;
+  /** This send's own turn (the next send's `previous`). */
+  readonly own: Turn;
   readonly #stop: AbortController = new AbortController();
   #cleanups: ((reason: unknown) => void)[] = [];
   #aborted: { reason: unknown } | undefined;
@@ -90,10 +99,12 @@ class Job {
 
   constructor(
     previous: Turn,
+    own: Turn,
     written: () => void,
     onPhase: ((phase: SendPhase) => void) | undefined,
   ) {
     this.previous = previous;
+    this.own = own;
     this.#written = written;
     this.#onPhase = onPhase;
   }
@@ -461,9 +472,10 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const previous = this.#tail;
     const written = Promise.withResolvers<void>();
     const done = Promise.withResolvers<void>();
-    this.#tail = { written: written.promise, done: done.promise, send };
+    const own: Turn = { written: written.promise, done: done.promise, send };
+    this.#tail = own;
     const result = Promise.withResolvers<T>();
-    const job = new Job(previous, written.resolve, hooks?.onPhase);
+    const job = new Job(previous, own, written.resolve, hooks?.onPhase);
     let started = false;
     const onAbort = () => {
       const reason = signal!.reason;
@@ -856,18 +868,31 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const wire = this.#wire;
     for (let attempt = 0;; attempt++) {
       const overlapped = wire.promised > wire.received;
+      // Behind a BDAT send whose envelope is not answered yet, its
+      // transaction may still be open (every recipient refused, MAIL
+      // accepted): RSET first, or this MAIL is "nested" and these RCPTs
+      // and chunks would join that transaction.
+      const rset = overlapped && payload !== undefined;
+      if (rset) job.previous.resetByNext = true;
       job.begin(wire.promised);
       const group = this.#writeGroup(
-        [plan.mail, ...plan.rcpts, ...tail],
+        [
+          ...(rset ? [cmd.simple("RSET")] : []),
+          plan.mail,
+          ...plan.rcpts,
+          ...tail,
+        ],
         payload,
         finalCount,
       );
       await group.written;
       written?.();
+      const replies = rset ? group.replies.slice(1) : group.replies;
+      if (rset) await group.replies[0]; // ends the previous transaction, if open
       const [mailReply, ...rest] = await settleAll(
-        group.replies.slice(0, 1 + plan.rcpts.length),
+        replies.slice(0, 1 + plan.rcpts.length),
       );
-      const tailReplies = group.replies.slice(1 + plan.rcpts.length);
+      const tailReplies = replies.slice(1 + plan.rcpts.length);
       const isData = tail[0]?.verb === "DATA";
       const dataReply = isData ? await tailReplies[0]! : undefined;
       if (overlapped && attempt === 0 && mailReply!.code === 503) {
@@ -904,7 +929,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
           ...tailReplies.slice(isData ? 1 : 0),
           ...group.finals,
         ]);
-        await this.#resetAfterFailure();
+        await this.#resetAfterFailure(job);
         throw failure;
       }
       if (dataReply && dataReply.code !== 354) {
@@ -1026,9 +1051,11 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
   }
 
   /** RSET after a failed transaction; a failing RSET closes the session. */
-  async #resetAfterFailure(): Promise<void> {
+  async #resetAfterFailure(job?: Job): Promise<void> {
     // After a pipelined QUIT (sendmail()) the session is ending anyway.
     if (this.#quitSent || this.#wire.failed) return;
+    // The next send's commands, already written, begin with RSET.
+    if (job?.own.resetByNext) return;
     try {
       const reply = await this.#command(cmd.simple("RSET"));
       if (reply.code !== 250) {

@@ -172,3 +172,88 @@ Deno.test(interop({
     assert.doesNotMatch(postfix.log, /bdat=1 /, "more than one chunk");
   },
 }));
+
+Deno.test(interop({
+  name:
+    "SmtpClient keeps a send pipelined behind a refused BDAT envelope out of that transaction, at Postfix smtpd",
+  requires: ["postfix-smtpd"],
+  async fn() {
+    // Postfix refuses one recipient and keeps the transaction (MAIL
+    // accepted) open; the next send's commands are already on their way.
+    await using postfix = await startPostfix({
+      main: {
+        smtpd_recipient_restrictions:
+          "check_recipient_access inline:{ nobody@example.com=REJECT }, permit",
+      },
+    });
+    await using client = await SmtpClient.connect({
+      hostname: postfix.hostname,
+      port: postfix.port,
+      tls: "none",
+      timeouts: { command: 10_000, dataEnd: 10_000 },
+    });
+    assert.equal(client.capabilities.chunking, true);
+    const sends = await Promise.allSettled([
+      client.send({
+        envelope: { from: "first@example.com", to: ["nobody@example.com"] },
+        raw: "Subject: first\r\n\r\nfirst\r\n",
+      }),
+      client.send({
+        envelope: { from: "second@example.com", to: ["b@example.com"] },
+        raw: "Subject: second\r\n\r\nsecond\r\n",
+      }),
+      client.send({
+        envelope: { from: "third@example.com", to: ["c@example.com"] },
+        raw: "Subject: third\r\n\r\nthird\r\n",
+      }),
+    ]);
+    assert.deepEqual(sends.map((s) => s.status), [
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    await client.quit();
+    const messages = await postfix.messages();
+    // Each message with its own sender and recipient: none joined the
+    // refused transaction.
+    assert.deepEqual(
+      messages.map((m) => [m.sender, m.recipients, m.body.trim()]).sort(),
+      [
+        ["second@example.com", ["b@example.com"], "second"],
+        ["third@example.com", ["c@example.com"], "third"],
+      ],
+    );
+    assert.doesNotMatch(postfix.log, /nested MAIL/);
+  },
+}));
+
+Deno.test("SmtpClient keeps a send pipelined behind a refused BDAT envelope out of that transaction, at the capture server", async () => {
+  // The capture server keeps the transaction of a refused BDAT open (MAIL
+  // accepted), as RFC 3030 lets a server do: without an RSET first, the
+  // next send's MAIL was "nested" and its recipient and chunk joined the
+  // first sender's transaction.
+  await using server = await startTestServer({
+    hooks: {
+      RCPT: ({ args }) =>
+        args.includes("nobody")
+          ? { reply: "550 5.1.1 no such user" }
+          : "default",
+    },
+  });
+  await using client = await SmtpClient.connect(server.clientOptions);
+  const sends = await Promise.allSettled([
+    client.send({
+      envelope: { from: "first@example.com", to: ["nobody@example.com"] },
+      raw: "Subject: first\r\n\r\nfirst\r\n",
+    }),
+    client.send({
+      envelope: { from: "second@example.com", to: ["b@example.com"] },
+      raw: "Subject: second\r\n\r\nsecond\r\n",
+    }),
+  ]);
+  assert.deepEqual(sends.map((s) => s.status), ["rejected", "fulfilled"]);
+  const message = await server.nextMessage();
+  assert.equal(message.envelope.from, "second@example.com");
+  assert.deepEqual(message.envelope.to, ["b@example.com"]);
+  assert.equal(server.messages.length, 1);
+});

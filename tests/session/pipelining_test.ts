@@ -224,6 +224,8 @@ Deno.test("SmtpClient.send() pipelines BDAT transactions behind each other under
       new TextEncoder().encode(raw(subject).raw).length;
     for (const subject of ["one", "two"]) {
       assert.deepEqual(await readUntil(server, /^BDAT/), [
+        // Behind an envelope not answered yet: RSET first (see below).
+        ...(subject === "two" ? ["RSET"] : []),
         "MAIL FROM:<a@example.com>",
         "RCPT TO:<b@example.com>",
         `BDAT ${size(subject)} LAST`,
@@ -232,7 +234,7 @@ Deno.test("SmtpClient.send() pipelines BDAT transactions behind each other under
     }
     // Both messages arrived before any reply was sent.
     server.write(
-      "250 ok\r\n250 ok\r\n250 one\r\n250 ok\r\n250 ok\r\n250 two\r\n",
+      "250 ok\r\n250 ok\r\n250 one\r\n250 reset\r\n250 ok\r\n250 ok\r\n250 two\r\n",
     );
     assert.equal(await server.readLine(), "QUIT");
     server.write("221 bye\r\n");
@@ -366,4 +368,54 @@ Deno.test("SmtpClient.send() sets maybeDelivered only when the connection fails 
     await client.quit();
     await transport.finished();
   }
+});
+
+Deno.test("SmtpClient.send() behind a BDAT send whose recipients are all refused starts with RSET, so it never joins that transaction", async () => {
+  const size = (subject: string) =>
+    new TextEncoder().encode(raw(subject).raw).length;
+  const transport = memoryTransport(async (server) => {
+    await greet(server, ["PIPELINING", "CHUNKING"]);
+    assert.deepEqual(await readUntil(server, /^BDAT/), [
+      "MAIL FROM:<a@example.com>",
+      "RCPT TO:<nobody@example.com>",
+      `BDAT ${size("one")} LAST`,
+    ]);
+    await server.readBytes(size("one"));
+    // The second send's commands arrive before any reply: RSET first.
+    assert.deepEqual(await readUntil(server, /^BDAT/), [
+      "RSET",
+      "MAIL FROM:<a@example.com>",
+      "RCPT TO:<b@example.com>",
+      `BDAT ${size("two")} LAST`,
+    ]);
+    await server.readBytes(size("two"));
+    // As Postfix: MAIL accepted, the recipient refused, the chunk refused
+    // with the transaction left open; then RSET ends it.
+    server.write(
+      "250 ok\r\n550 5.1.1 no such user\r\n554 5.5.1 no valid recipients\r\n" +
+        "250 reset\r\n250 ok\r\n250 ok\r\n250 two queued\r\n",
+    );
+    // No RSET of the first send's own after that: it would reset nothing
+    // now, but it would have reset the second one's transaction.
+    assert.equal(await server.readLine(), "QUIT");
+    server.write("221 bye\r\n");
+  });
+  const client = await connect(transport);
+  const [one, two] = await Promise.allSettled([
+    client.send(raw("one", ["nobody@example.com"])),
+    client.send(raw("two")),
+  ]);
+  assert.equal(one.status, "rejected");
+  assert.equal(
+    (one as PromiseRejectedResult).reason.command,
+    "RCPT",
+  );
+  assert.equal(two.status, "fulfilled");
+  assert.equal(
+    (two as PromiseFulfilledResult<{ reply: { text: string } }>).value.reply
+      .text,
+    "two queued",
+  );
+  await client.quit();
+  await transport.finished();
 });
