@@ -470,24 +470,28 @@ export class SmtpPool implements MailTransport, AsyncDisposable {
         window?.begin(performance.now());
       }
     };
-    const settled = internals.sendTracked(
+    // The pool's state is settled before the caller hears of the result:
+    // the connection is idle again (or retired) when its send resolves.
+    const settled: Promise<void> = internals.sendTracked(
       client,
       entry.message,
       entry.options,
       onPhase,
     ).then(
       (result) => {
+        this.#inFlight.delete(settled);
         this.#delivered(result);
+        this.#release(slot);
         this.#settleEntry(entry, result);
       },
       (error) => {
+        this.#inFlight.delete(settled);
         if (!begun) window?.release();
-        this.#failed(slot, entry, error, phase);
+        const retry = this.#failed(slot, entry, error, phase);
+        this.#release(slot);
+        if (!retry) this.#settleEntry(entry, undefined, error);
       },
-    ).finally(() => {
-      this.#inFlight.delete(settled);
-      this.#release(slot);
-    });
+    );
     this.#inFlight.add(settled);
   }
 
@@ -507,7 +511,13 @@ export class SmtpPool implements MailTransport, AsyncDisposable {
     }
   }
 
-  #failed(slot: Slot, entry: Entry, error: unknown, phase: SendPhase): void {
+  /** A send failed: queues its retry and says so, or says it is over. */
+  #failed(
+    slot: Slot,
+    entry: Entry,
+    error: unknown,
+    phase: SendPhase,
+  ): boolean {
     const lost = slot.client!.closed;
     if (error instanceof SmtpError && isThrottling(error.reply)) {
       this.#throttle();
@@ -522,9 +532,9 @@ export class SmtpPool implements MailTransport, AsyncDisposable {
       entry.after = this.#nextId;
       this.#retries.push(entry);
       this.#queued++;
-      return;
+      return true;
     }
-    this.#settleEntry(entry, undefined, error);
+    return false;
   }
 
   #settleEntry(entry: Entry, result?: SendResult, error?: unknown): void {
