@@ -60,7 +60,14 @@ export interface SmtpPoolStats {
   queued: number;
 }
 
-/** How many sends one connection holds at once when it pipelines. */
+/**
+ * How many sends one connection holds at once when it pipelines with DATA:
+ * the next message's MAIL, RCPT and DATA go out right behind the previous
+ * message's data, so each message waits one round trip, not two. With BDAT
+ * a message is one round trip anyway, and a send pipelined behind one
+ * whose envelope is refused could land in that transaction (its RSET comes
+ * after), so a connection then holds one send at a time.
+ */
 const PIPELINE_DEPTH = 2;
 /** A connection idle this long gets a NOOP before it is used again, in ms. */
 const PROBE_AFTER = 10_000;
@@ -216,6 +223,8 @@ export class SmtpPool implements MailTransport, AsyncDisposable {
   #settings: PoolSettings;
   #signal: AbortSignal | undefined;
   #probeTimeout: number;
+  /** Whether the client uses BDAT where the server offers it. */
+  #chunking: boolean;
   #window: RateWindow | undefined;
   #queue: EntryQueue = new EntryQueue();
   /** Sends to retry, before the queue. */
@@ -268,6 +277,7 @@ export class SmtpPool implements MailTransport, AsyncDisposable {
     this.#clientOptions = clientOptionsOf(given);
     this.#signal = session.signal;
     this.#probeTimeout = Math.min(session.timeouts.command, PROBE_TIMEOUT);
+    this.#chunking = session.chunking;
     this.#cap = this.#settings.maxConnections;
     const rate = this.#settings.rateLimit;
     if (rate) this.#window = new RateWindow(rate.messages, rate.per);
@@ -433,6 +443,7 @@ export class SmtpPool implements MailTransport, AsyncDisposable {
     let best: Slot | undefined;
     for (const slot of this.#slots) {
       if (slot.state !== "ready" || slot.id < after) continue;
+      if (slot.client!.closed) continue;
       if (slot.active >= slot.depth) continue;
       if (slot.assigned >= this.#settings.maxMessagesPerConnection) continue;
       if (slot.active > 0 ? busy > this.#cap : busy >= this.#cap) continue;
@@ -549,13 +560,17 @@ export class SmtpPool implements MailTransport, AsyncDisposable {
   /** A send on `slot` settled. */
   #release(slot: Slot): void {
     slot.active--;
-    if (slot.state === "retiring") return;
+    if (slot.state === "retiring") {
+      this.#pump();
+      return;
+    }
     if (this.#closing) {
       if (slot.active === 0) this.#retire(slot);
       return;
     }
     if (slot.client!.closed) {
-      if (slot.active === 0) this.#retire(slot);
+      // Sends still queued on it fail at once and are retried elsewhere.
+      this.#retire(slot);
     } else if (
       slot.assigned >= this.#settings.maxMessagesPerConnection
     ) {
@@ -602,9 +617,12 @@ export class SmtpPool implements MailTransport, AsyncDisposable {
         slot.client = client;
         slot.state = "ready";
         slot.idleSince = performance.now();
-        slot.depth = client.capabilities.pipelining ? PIPELINE_DEPTH : 1;
+        const caps = client.capabilities;
+        const bdat = this.#chunking && caps.chunking && caps.pipelining;
+        slot.depth = caps.pipelining && !bdat ? PIPELINE_DEPTH : 1;
+        // Watched while idle, too: a close or a 421 retires it at once.
         internals.onClosed(client, () => {
-          if (slot.active === 0) this.#retire(slot);
+          this.#retire(slot);
           this.#pump();
         });
         if (this.#closing || this.#aborted || client.closed) {

@@ -98,26 +98,38 @@ Deno.test("SmtpPool reuses an idle connection for the next send", async () => {
   assert.equal(proxy.connections.length, 1);
 });
 
-Deno.test("SmtpPool gives a connection a second send while the first awaits its reply when the server offers PIPELINING", async () => {
+Deno.test("SmtpPool gives a connection a second send while the first awaits its final reply when the server offers PIPELINING (DATA)", async () => {
   const transport = memoryTransport(async (server) => {
     server.write("220 mx.test\r\n");
     assert.equal(await server.readLine(), "EHLO localhost");
-    server.write("250-mx.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n");
-    const first = [await server.readLine(), await server.readLine()];
-    assert.deepEqual(first, [
+    server.write("250-mx.test\r\n250 PIPELINING\r\n");
+    const envelope = [
       "MAIL FROM:<bulk@example.com>",
       "RCPT TO:<rcpt@example.org>",
-    ]);
-    const bdat = /^BDAT (\d+) LAST$/.exec((await server.readLine())!)!;
-    await server.readBytes(Number(bdat[1]));
-    // No reply yet, and the second message is already here.
-    assert.equal(await server.readLine(), "MAIL FROM:<bulk@example.com>");
-    assert.equal(await server.readLine(), "RCPT TO:<rcpt@example.org>");
-    const second = /^BDAT (\d+) LAST$/.exec((await server.readLine())!)!;
-    await server.readBytes(Number(second[1]));
-    server.write(
-      "250 ok\r\n250 ok\r\n250 first\r\n250 ok\r\n250 ok\r\n250 second\r\n",
+      "DATA",
+    ];
+    assert.deepEqual(
+      [
+        await server.readLine(),
+        await server.readLine(),
+        await server.readLine(),
+      ],
+      envelope,
     );
+    server.write("250 ok\r\n250 ok\r\n354 go\r\n");
+    assert.match(decoder.decode((await server.readData())!), /X-Seq: 1/);
+    // No reply to message 1 yet, and message 2's envelope is here.
+    assert.deepEqual(
+      [
+        await server.readLine(),
+        await server.readLine(),
+        await server.readLine(),
+      ],
+      envelope,
+    );
+    server.write("250 first\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+    assert.match(decoder.decode((await server.readData())!), /X-Seq: 2/);
+    server.write("250 second\r\n");
     assert.equal(await server.readLine(), "QUIT");
     server.write("221 bye\r\n");
     server.close();
@@ -443,6 +455,54 @@ Deno.test("SmtpPool keeps the connection when the server refuses a recipient or 
   );
 });
 
+for (const chunking of [true, false]) {
+  Deno.test(`SmtpPool delivers every send queued around one whose every recipient is refused, each with its own envelope (${chunking ? "BDAT" : "DATA"})`, async () => {
+    await using server = await startTestServer({
+      tls: "none",
+      ...(chunking ? {} : { extensions: NO_CHUNKING }),
+      hooks: {
+        RCPT: (ctx) =>
+          ctx.args.includes("nobody@")
+            ? { reply: "550 5.1.1 No such user" }
+            : undefined,
+      },
+    });
+    await using pool = new SmtpPool({
+      ...server.clientOptions,
+      maxConnections: 1,
+    });
+    const to = (i: number) =>
+      i === 3 ? "nobody@example.org" : `r${i}@example.org`;
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) =>
+        pool.send({
+          envelope: { from: `s${i}@example.com`, to: [to(i)] },
+          raw: `Subject: ${i}\r\nX-Seq: ${i}\r\n\r\nbody\r\n`,
+        })),
+    );
+    assert.deepEqual(
+      results.map((r) => r.status),
+      [
+        "fulfilled",
+        "fulfilled",
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "fulfilled",
+        "fulfilled",
+        "fulfilled",
+      ],
+    );
+    assert.deepEqual(
+      server.messages.map((
+        m,
+      ) => [seqOf(m.text), m.envelope.from, m.envelope.to]),
+      [0, 1, 2, 4, 5, 6, 7].map((i) => [i, `s${i}@example.com`, [to(i)]]),
+    );
+    assert.equal(server.transcripts.length, 1);
+  });
+}
+
 Deno.test("SmtpPool pauses and uses half its connections after a throttling reply", async () => {
   const mails: { at: number; connection: number; active: number }[] = [];
   const active = new Set<number>();
@@ -539,10 +599,11 @@ Deno.test("SmtpPool drops a send aborted while queued without touching any conne
     pool.send(numbered(2)),
     pool.send(numbered(3), { signal: controller.signal }),
   ];
-  await until(() => pool.stats.queued === 1, "two sends under way");
+  // With BDAT a connection holds one send: the other two wait in the pool.
+  await until(() => pool.stats.queued === 2, "the first send under way");
   controller.abort(new Error("not needed any more"));
   await assert.rejects(sends[2]!, /not needed any more/);
-  assert.equal(pool.stats.queued, 0);
+  assert.equal(pool.stats.queued, 1);
   gate.resolve();
   await Promise.all(sends.slice(0, 2));
   assert.deepEqual(server.messages.map((m) => seqOf(m.text)), [1, 2]);
