@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "../protocol/_bytes.ts";
 import { encode, START, type State, tail } from "../protocol/_line_endings.ts";
 import { SmtpError } from "../protocol/smtp_error.ts";
 
@@ -23,7 +24,6 @@ export type Encoding = "DATA" | "BDAT";
 export class MessageReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #timeout: number;
-  #stop: Promise<never>;
   #verb: Encoding;
   #stuff: boolean;
   #state: State = START;
@@ -31,6 +31,18 @@ export class MessageReader {
   #finished = false;
   /** The ending was handed out. */
   #ended = false;
+  /**
+   * What the read ahead found after the chunk handed out last: the next
+   * chunk, or the source's failure (reported by the next read, as if it
+   * had not been read ahead).
+   */
+  #held: { value: Uint8Array } | { error: unknown } | undefined;
+  /** Rejects when the send must stop, or a read of the source times out. */
+  #halt: Promise<never>;
+  #stopWith!: (reason: unknown) => void;
+  /** When the read in progress is overdue; `undefined`: no read. */
+  #due: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param readable The message, as the caller gave it.
@@ -48,12 +60,17 @@ export class MessageReader {
     this.#verb = encoding;
     this.#stuff = encoding === "DATA";
     this.#timeout = timeout;
-    this.#stop = stop;
+    this.#halt = new Promise<never>((_, reject) => {
+      this.#stopWith = reject;
+    });
+    this.#halt.catch(() => {});
+    stop.catch((reason) => this.#stopWith(reason));
   }
 
   /**
    * The next chunk of the encoded message; with DATA the last one ends with
-   * the end-of-data line.
+   * the end-of-data line. The reader reads one chunk ahead, so the ending
+   * goes with the last chunk of the message (one write, not two).
    *
    * @returns The chunk, or the end.
    * @throws {TypeError} The source yielded something else than a
@@ -63,6 +80,52 @@ export class MessageReader {
    * the source's own error when it failed.
    */
   async read(): Promise<Chunk> {
+    if (this.#ended) return { done: true };
+    const held = this.#held;
+    this.#held = undefined;
+    if (held && "error" in held) throw held.error;
+    const output = held ? held.value : await this.#produce();
+    if (output !== undefined) {
+      try {
+        const next = await this.#produce();
+        if (next !== undefined) this.#held = { value: next };
+      } catch (error) {
+        this.#held = { error };
+      }
+      if (this.#held) return { done: false, value: output };
+    }
+    this.#ended = true;
+    const ending = tail(this.#state, this.#stuff);
+    if (output === undefined) {
+      return ending.length > 0
+        ? { done: false, value: ending }
+        : { done: true };
+    }
+    return {
+      done: false,
+      value: ending.length > 0 ? concatBytes([output, ending]) : output,
+    };
+  }
+
+  /**
+   * Ends the reading: lets go of a source read to its end, or cancels it
+   * (releasing files, sockets, attachment streams behind it) at once and
+   * without waiting for a cancel that never settles.
+   *
+   * @param reason Why, passed to the source.
+   */
+  close(reason?: unknown): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    // A source read to its end is closed: its reader needs no release
+    // (releasing one costs an error object and its stack trace).
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#reader.cancel(reason).catch(() => {});
+  }
+
+  /** The next non-empty encoded output of the source, or its end. */
+  async #produce(): Promise<Uint8Array | undefined> {
     while (!this.#finished) {
       const value = await this.#next();
       if (value === undefined) break;
@@ -75,61 +138,42 @@ export class MessageReader {
       }
       const { output, state } = encode(value, this.#state, this.#stuff);
       this.#state = state;
-      if (output.length > 0) return { done: false, value: output };
+      if (output.length > 0) return output;
     }
-    if (this.#ended) return { done: true };
-    this.#ended = true;
-    const ending = tail(this.#state, this.#stuff);
-    return ending.length > 0 ? { done: false, value: ending } : { done: true };
-  }
-
-  /**
-   * Ends the reading: releases a source read to its end, or cancels it
-   * (releasing files, sockets, attachment streams behind it) at once and
-   * without waiting for a cancel that never settles.
-   *
-   * @param reason Why, passed to the source.
-   */
-  close(reason?: unknown): void {
-    if (this.#finished) {
-      try {
-        this.#reader.releaseLock();
-      } catch {
-        // Already released.
-      }
-      return;
-    }
-    this.#finished = true;
-    this.#reader.cancel(reason).catch(() => {});
+    return undefined;
   }
 
   async #next(): Promise<unknown> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new SmtpError(
-              `Cannot send ${this.#verb}: the message source produced nothing within ${this.#timeout} ms`,
-              { kind: "timeout", command: this.#verb },
-            ),
-          ),
-        this.#timeout,
-      );
-    });
+    this.#due = performance.now() + this.#timeout;
+    // One timer per message, moved only when it fires early.
+    this.#timer ??= setTimeout(() => this.#check(), this.#timeout);
     try {
-      const result = await Promise.race([
-        this.#reader.read(),
-        timedOut,
-        this.#stop,
-      ]);
+      const result = await Promise.race([this.#reader.read(), this.#halt]);
       if (result.done) {
         this.#finished = true;
         return undefined;
       }
       return result.value;
     } finally {
-      clearTimeout(timer);
+      this.#due = undefined;
     }
+  }
+
+  /** The timer fired: times the read out, or waits for its deadline. */
+  #check(): void {
+    this.#timer = undefined;
+    const due = this.#due;
+    if (due === undefined || this.#finished) return;
+    const left = due - performance.now();
+    if (left > 0) {
+      this.#timer = setTimeout(() => this.#check(), left);
+      return;
+    }
+    this.#stopWith(
+      new SmtpError(
+        `Cannot send ${this.#verb}: the message source produced nothing within ${this.#timeout} ms`,
+        { kind: "timeout", command: this.#verb },
+      ),
+    );
   }
 }

@@ -22,6 +22,12 @@
  * Any failure (timeout, abort, dropped connection, malformed or unsolicited
  * reply) closes the connection and is kept: every later call fails with it.
  *
+ * Timeouts cost no timer per reply or per write: each reply awaited and each
+ * write in progress has a deadline, and one timer, set for the earliest, is
+ * moved only when a deadline comes before it. When it fires it fails what is
+ * overdue, or waits for the next deadline. A bulk sender's session then
+ * arms a timer about once per timeout period instead of several per message.
+ *
  * @module
  */
 import type { Command } from "../protocol/_command.ts";
@@ -53,8 +59,16 @@ interface Waiter {
   options: ReadOptions | undefined;
   /** How long the reply may take once it is the next one due, in ms. */
   timeout: number;
-  /** Armed when the waiter is first in line. */
-  timer?: ReturnType<typeof setTimeout>;
+  /** When it is overdue (`performance.now()`), set once it is first in line. */
+  due?: number;
+}
+
+/** A write in progress. */
+interface PendingWrite {
+  /** When it is overdue. */
+  due: number;
+  timeout: number;
+  verb: string | undefined;
 }
 
 /** How errors name what was awaited: the greeting or a command. */
@@ -99,6 +113,11 @@ export class Wire {
   /** The verb of what is in progress (a reply awaited, data being sent). */
   #busy: string | undefined = "CONNECT";
   #failure: SmtpError | undefined;
+  /** Writes in progress, oldest first (they complete in order). */
+  #writes: PendingWrite[] = [];
+  /** The one timer, and when it fires (`Infinity`: not armed). */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
   #failed: Promise<never>;
   #rejectFailed!: (reason: SmtpError) => void;
 
@@ -372,10 +391,12 @@ export class Wire {
     }
     this.#setFailure(failure);
     this.#expected = 0;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) {
-      clearTimeout(waiter.timer);
       waiter.reject(this.#failureFor(waiter.options));
     }
     this.#conn.close();
@@ -411,8 +432,30 @@ export class Wire {
   /** Starts the timeout of the reply due next. */
   #arm(): void {
     const head = this.#waiters[0];
-    if (!head || head.timer !== undefined) return;
-    head.timer = setTimeout(() => {
+    if (!head || head.due !== undefined) return;
+    head.due = performance.now() + head.timeout;
+    this.#watch(head.due);
+  }
+
+  /** Makes sure the timer fires by `due`. */
+  #watch(due: number): void {
+    if (due >= this.#timerAt || this.#failure) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = due;
+    this.#timer = setTimeout(
+      () => this.#check(),
+      Math.max(0, due - performance.now()),
+    );
+  }
+
+  /** The timer fired: fails what is overdue, or waits for the next. */
+  #check(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    const head = this.#waiters[0];
+    const write = this.#writes[0];
+    if (head?.due !== undefined && head.due <= now) {
       this.fail(
         new SmtpError(
           `Cannot complete ${
@@ -421,7 +464,20 @@ export class Wire {
           { kind: "timeout", command: head.verb },
         ),
       );
-    }, head.timeout);
+    } else if (write && write.due <= now) {
+      const { verb, timeout } = write;
+      this.fail(
+        new SmtpError(
+          `Cannot send ${
+            verb ?? "data"
+          }: the write did not finish within ${timeout} ms`,
+          { kind: "timeout", ...(verb ? { command: verb } : {}) },
+        ),
+      );
+    } else {
+      const next = Math.min(head?.due ?? Infinity, write?.due ?? Infinity);
+      if (next !== Infinity) this.#watch(next);
+    }
   }
 
   #setFailure(failure: SmtpError): void {
@@ -474,18 +530,17 @@ export class Wire {
     timeout: number,
     verb: string | undefined,
   ): Promise<void> {
+    const pending: PendingWrite = {
+      due: performance.now() + timeout,
+      timeout,
+      verb,
+    };
+    this.#writes.push(pending);
+    this.#watch(pending.due);
     try {
-      await withTimeout(
-        this.#writer.write(bytes),
-        timeout,
-        () =>
-          new SmtpError(
-            `Cannot send ${
-              verb ?? "data"
-            }: the write did not finish within ${timeout} ms`,
-            { kind: "timeout", ...(verb ? { command: verb } : {}) },
-          ),
-      );
+      // A write the timer gave up on is failed by closing the connection,
+      // which ends the write too.
+      await this.#writer.write(bytes);
     } catch (error) {
       const failure = this.#failure ??
         (error instanceof SmtpError ? error : new SmtpError(
@@ -498,6 +553,9 @@ export class Wire {
         ));
       this.fail(failure);
       throw this.#failure;
+    } finally {
+      const writes = this.#writes;
+      writes.splice(writes.indexOf(pending), 1);
     }
   }
 
@@ -536,7 +594,6 @@ export class Wire {
         : undefined;
     }
     if (waiter) {
-      clearTimeout(waiter.timer);
       this.#arm();
       waiter.resolve(reply);
     } else {
