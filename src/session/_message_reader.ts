@@ -42,7 +42,48 @@ export class MessageReader {
   #stopWith!: (reason: unknown) => void;
   /** When the read in progress is overdue; `undefined`: no read. */
   #due: number | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  // Every reader alive shares one timer, set for the earliest deadline and
+  // moved only when a deadline comes before it: sends that overlap (a pool,
+  // pipelined sends) arm no timer per message.
+  static #alive: Set<MessageReader> = new Set();
+  static #timer: ReturnType<typeof setTimeout> | undefined;
+  static #timerAt = Infinity;
+
+  static #watch(due: number): void {
+    if (due >= MessageReader.#timerAt) return;
+    clearTimeout(MessageReader.#timer);
+    MessageReader.#timerAt = due;
+    MessageReader.#timer = setTimeout(
+      () => MessageReader.#check(),
+      Math.max(0, due - performance.now()),
+    );
+  }
+
+  /** The timer fired: times out overdue reads, waits for the next one. */
+  static #check(): void {
+    MessageReader.#timer = undefined;
+    MessageReader.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const reader of MessageReader.#alive) {
+      const due = reader.#due;
+      if (due === undefined) continue;
+      if (due <= now) reader.#timeOut();
+      else next = Math.min(next, due);
+    }
+    if (next !== Infinity) MessageReader.#watch(next);
+  }
+
+  static #forget(reader: MessageReader): void {
+    const alive = MessageReader.#alive;
+    alive.delete(reader);
+    if (alive.size === 0) {
+      clearTimeout(MessageReader.#timer);
+      MessageReader.#timer = undefined;
+      MessageReader.#timerAt = Infinity;
+    }
+  }
 
   /**
    * @param readable The message, as the caller gave it.
@@ -65,6 +106,7 @@ export class MessageReader {
     });
     this.#halt.catch(() => {});
     stop.catch((reason) => this.#stopWith(reason));
+    MessageReader.#alive.add(this);
   }
 
   /**
@@ -115,8 +157,7 @@ export class MessageReader {
    * @param reason Why, passed to the source.
    */
   close(reason?: unknown): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    MessageReader.#forget(this);
     // A source read to its end is closed: its reader needs no release
     // (releasing one costs an error object and its stack trace).
     if (this.#finished) return;
@@ -145,8 +186,7 @@ export class MessageReader {
 
   async #next(): Promise<unknown> {
     this.#due = performance.now() + this.#timeout;
-    // One timer per message, moved only when it fires early.
-    this.#timer ??= setTimeout(() => this.#check(), this.#timeout);
+    MessageReader.#watch(this.#due);
     try {
       const result = await Promise.race([this.#reader.read(), this.#halt]);
       if (result.done) {
@@ -159,16 +199,8 @@ export class MessageReader {
     }
   }
 
-  /** The timer fired: times the read out, or waits for its deadline. */
-  #check(): void {
-    this.#timer = undefined;
-    const due = this.#due;
-    if (due === undefined || this.#finished) return;
-    const left = due - performance.now();
-    if (left > 0) {
-      this.#timer = setTimeout(() => this.#check(), left);
-      return;
-    }
+  /** The read in progress took too long. */
+  #timeOut(): void {
     this.#stopWith(
       new SmtpError(
         `Cannot send ${this.#verb}: the message source produced nothing within ${this.#timeout} ms`,
