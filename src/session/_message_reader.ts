@@ -42,6 +42,7 @@ export class MessageReader {
   #stopWith!: (reason: unknown) => void;
   /** When the read in progress is overdue; `undefined`: no read. */
   #due: number | undefined;
+  #unlink: () => void;
 
   // Every reader alive shares one timer, set for the earliest deadline and
   // moved only when a deadline comes before it: sends that overlap (a pool,
@@ -105,7 +106,7 @@ export class MessageReader {
       this.#stopWith = reject;
     });
     this.#halt.catch(() => {});
-    stop.catch((reason) => this.#stopWith(reason));
+    this.#unlink = follow(stop, this.#stopWith);
     MessageReader.#alive.add(this);
   }
 
@@ -158,6 +159,7 @@ export class MessageReader {
    */
   close(reason?: unknown): void {
     MessageReader.#forget(this);
+    this.#unlink();
     // A source read to its end is closed: its reader needs no release
     // (releasing one costs an error object and its stack trace).
     if (this.#finished) return;
@@ -208,4 +210,21 @@ export class MessageReader {
       ),
     );
   }
+}
+
+/**
+ * Passes `stop`'s rejection to `onStop` until the returned function is
+ * called. `stop` may be held by something that lives as long as the
+ * connection (its failure): after that call it holds nothing of the reader.
+ * (A closure made here, not in the class, captures only `link`.)
+ */
+function follow(
+  stop: Promise<never>,
+  onStop: (reason: unknown) => void,
+): () => void {
+  const link: { onStop?: (reason: unknown) => void } = { onStop };
+  stop.catch((reason) => link.onStop?.(reason));
+  return () => {
+    delete link.onStop;
+  };
 }

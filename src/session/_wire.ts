@@ -271,19 +271,7 @@ export class Wire {
       return Promise.reject(this.#failureFor(options));
     }
     const { promise, resolve, reject } = Promise.withResolvers<Reply>();
-    this.#waiters.push({
-      resolve: (reply) => {
-        try {
-          resolve(this.#check421(reply, verb));
-        } catch (error) {
-          reject(error);
-        }
-      },
-      reject,
-      verb,
-      options,
-      timeout,
-    });
+    this.#waiters.push({ resolve, reject, verb, options, timeout });
     this.#arm();
     if (!this.#loop) this.#loop = this.#read();
     return promise;
@@ -561,8 +549,9 @@ export class Wire {
 
   #deliver(reply: Reply): void {
     if (this.#failure) return;
-    for (const text of replyLines(reply)) {
-      this.#logger?.({ type: "server", text });
+    const logger = this.#logger;
+    if (logger) {
+      for (const text of replyLines(reply)) logger({ type: "server", text });
     }
     if (this.#expected === 0) {
       // A reply nobody asked for: never let it pair with a later command.
@@ -595,7 +584,13 @@ export class Wire {
     }
     if (waiter) {
       this.#arm();
-      waiter.resolve(reply);
+      if (reply.code === 421) {
+        try {
+          this.#check421(reply, waiter.verb);
+        } catch (error) {
+          waiter.reject(error);
+        }
+      } else waiter.resolve(reply);
     } else {
       this.#replies.push(reply);
     }
