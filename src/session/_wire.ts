@@ -22,6 +22,13 @@
  * Any failure (timeout, abort, dropped connection, malformed or unsolicited
  * reply) closes the connection and is kept: every later call fails with it.
  *
+ * The write that ends a message's data is held for a few microtask turns
+ * (no timer, no I/O wait) and resolves at once: what the session writes
+ * next in that time — the next send's commands pipelined behind the data
+ * (RFC 2920 §3.1), or QUIT — goes out in the same write, so a bulk sender
+ * makes one write per message. Nothing else is held, so a failure of any
+ * other write is still that write's.
+ *
  * Timeouts cost no timer per reply or per write: each reply awaited and each
  * write in progress has a deadline, and one timer, set for the earliest, is
  * moved only when a deadline comes before it. When it fires it fails what is
@@ -41,6 +48,14 @@ import { failureReason } from "../transport/connection_failure.ts";
 import type { SmtpLogger } from "./smtp_client_options.ts";
 
 const encoder = new TextEncoder();
+
+/**
+ * How many microtask turns the end of a message's data waits for what the
+ * session writes next. The next send's commands come some 15 turns after
+ * (the send's call queue, reading the message's first chunk): this leaves
+ * room, and costs a few microseconds when nothing comes.
+ */
+const HOLD_TURNS = 64;
 
 /** How a read is to be treated when the wire fails before its reply. */
 export interface ReadOptions {
@@ -115,6 +130,10 @@ export class Wire {
   #failure: SmtpError | undefined;
   /** Writes in progress, oldest first (they complete in order). */
   #writes: PendingWrite[] = [];
+  /** The next `write()` ends message data (`expect("DATA")` came first). */
+  #endsData = false;
+  /** The end of a message's data, held for the write that follows it. */
+  #held: { bytes: Uint8Array; pending: PendingWrite } | undefined;
   /** The one timer, and when it fires (`Infinity`: not armed). */
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Infinity;
@@ -197,6 +216,7 @@ export class Wire {
       text += command.line + "\r\n";
     }
     this.#expect(commands.length);
+    this.#endsData = false;
     this.#lastVerb = commands.at(-1)?.verb ?? this.#lastVerb;
     this.#busy = commands[0]?.verb ?? this.#busy;
     const bytes = encoder.encode(text);
@@ -231,6 +251,11 @@ export class Wire {
   ): Promise<void> {
     this.#throwIfFailed();
     this.#busy = verb;
+    if (this.#endsData) {
+      this.#endsData = false;
+      this.#hold(chunk, timeout, verb);
+      return;
+    }
     await this.#write(chunk, timeout, verb);
   }
 
@@ -243,6 +268,8 @@ export class Wire {
    */
   expect(verb: string, count = 1): void {
     this.#expect(count);
+    // What the client writes next ends the message data.
+    this.#endsData = verb === "DATA";
     this.#lastVerb = verb;
     this.#busy = verb;
   }
@@ -379,6 +406,7 @@ export class Wire {
     }
     this.#setFailure(failure);
     this.#expected = 0;
+    this.#held = undefined;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#timerAt = Infinity;
@@ -513,11 +541,54 @@ export class Wire {
     throw error;
   }
 
+  /**
+   * Holds the end of a message's data for what is written next; writes it
+   * alone after `HOLD_TURNS` microtask turns if nothing comes. Its deadline
+   * runs from now.
+   */
+  #hold(bytes: Uint8Array, timeout: number, verb: string): void {
+    const pending: PendingWrite = {
+      due: performance.now() + timeout,
+      timeout,
+      verb,
+    };
+    this.#writes.push(pending);
+    this.#watch(pending.due);
+    const held = { bytes, pending };
+    this.#held = held;
+    let turns = HOLD_TURNS;
+    const wait = (): void => {
+      if (this.#held !== held) return; // it went with the next write
+      if (--turns > 0) {
+        queueMicrotask(wait);
+        return;
+      }
+      this.#held = undefined;
+      this.#forget(pending);
+      // A failure is the wire's: the reads of the replies report it.
+      this.#write(bytes, timeout, verb).catch(() => {});
+    };
+    queueMicrotask(wait);
+  }
+
+  #forget(pending: PendingWrite): void {
+    const writes = this.#writes;
+    const at = writes.indexOf(pending);
+    if (at >= 0) writes.splice(at, 1);
+  }
+
   async #write(
     bytes: Uint8Array,
     timeout: number,
     verb: string | undefined,
   ): Promise<void> {
+    const held = this.#held;
+    if (held) {
+      // The end of the previous message's data goes first, in this write.
+      this.#held = undefined;
+      this.#forget(held.pending);
+      bytes = concatBytes([held.bytes, bytes]);
+    }
     const pending: PendingWrite = {
       due: performance.now() + timeout,
       timeout,
@@ -542,8 +613,7 @@ export class Wire {
       this.fail(failure);
       throw this.#failure;
     } finally {
-      const writes = this.#writes;
-      writes.splice(writes.indexOf(pending), 1);
+      this.#forget(pending);
     }
   }
 
