@@ -733,6 +733,7 @@ export class SmtpPool implements MailTransport, AsyncDisposable {
   }
 
   #wakeAt(time: number, now: number): void {
+    if (this.#closing || this.#aborted) return;
     if (this.#wake !== undefined && this.#wakeTime <= time) return;
     clearTimeout(this.#wake);
     this.#wakeTime = time;

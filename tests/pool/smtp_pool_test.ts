@@ -699,6 +699,57 @@ Deno.test("SmtpPool.close() waits for sends under way, rejects queued ones with 
   );
 });
 
+/**
+ * Counts the timers started and neither fired nor cleared (the sanitizers
+ * of this Deno do not report a pending timer).
+ */
+function trackTimers(): { pending(): number; [Symbol.dispose](): void } {
+  const { setTimeout: set, clearTimeout: clear } = globalThis;
+  const live = new Set<unknown>();
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    const id: unknown = set(() => {
+      live.delete(id);
+      fn();
+    }, ms);
+    live.add(id);
+    return id;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((id?: number) => {
+    live.delete(id);
+    clear(id);
+  }) as typeof clearTimeout;
+  return {
+    pending: () => live.size,
+    [Symbol.dispose]() {
+      globalThis.setTimeout = set;
+      globalThis.clearTimeout = clear;
+    },
+  };
+}
+
+Deno.test("SmtpPool.close() leaves no timer running: idle, pause after a throttling reply, reply deadlines", async () => {
+  using timers = trackTimers();
+  const smtp = memorySmtp(
+    ["PIPELINING"],
+    (at) =>
+      at.verb === "MAIL" && at.delivered === 1
+        ? { reply: "451 4.7.1 Too many messages" }
+        : undefined,
+  );
+  const pool = memoryPool(smtp, { idleTimeout: 60_000, maxConnections: 2 });
+  await pool.send(numbered(1)); // then idle, its timer running
+  await assert.rejects(pool.send(numbered(2)), /451/); // a pause of 1 s
+  const queued = pool.send(numbered(3)); // waits for the pause
+  assert.ok(timers.pending() > 0);
+  await pool.close();
+  await assert.rejects(
+    queued,
+    (error) => error instanceof SmtpError && error.kind === "closed",
+  );
+  await smtp.transport.finished();
+  assert.equal(timers.pending(), 0);
+});
+
 Deno.test("SmtpPool.close() abandons connections still opening and rejects everything queued", async () => {
   await using server = await startTestServer({
     tls: "none",
