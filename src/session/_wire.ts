@@ -30,10 +30,12 @@
  * other write is still that write's.
  *
  * Timeouts cost no timer per reply or per write: each reply awaited and each
- * write in progress has a deadline, and one timer, set for the earliest, is
- * moved only when a deadline comes before it. When it fires it fails what is
- * overdue, or waits for the next deadline. A bulk sender's session then
- * arms a timer about once per timeout period instead of several per message.
+ * write in progress has a deadline, and one timer looks at them, at the
+ * earliest deadline or within a second, whichever comes first; it is moved
+ * only when a deadline comes before it. When it fires it fails what is
+ * overdue, or waits for the next deadline, or stops when nothing is
+ * pending. A bulk sender's session then arms a timer about once a second
+ * instead of several per message.
  *
  * @module
  */
@@ -56,6 +58,9 @@ const encoder = new TextEncoder();
  * room, and costs a few microseconds when nothing comes.
  */
 const HOLD_TURNS = 64;
+
+/** How often, at least, the deadline timer looks while something is pending (ms). */
+const WATCH_PERIOD = 1000;
 
 /** How a read is to be treated when the wire fails before its reply. */
 export interface ReadOptions {
@@ -407,9 +412,7 @@ export class Wire {
     this.#setFailure(failure);
     this.#expected = 0;
     this.#held = undefined;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Infinity;
+    this.#unwatch();
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) {
@@ -453,15 +456,27 @@ export class Wire {
     this.#watch(head.due);
   }
 
-  /** Makes sure the timer fires by `due`. */
+  /**
+   * Makes sure the timer fires by `due`. It fires at least every
+   * `WATCH_PERIOD` ms while something is pending, so a later deadline
+   * that is shorter than the ones before it (a data timeout after a
+   * command's) seldom needs the timer moved.
+   */
   #watch(due: number): void {
     if (due >= this.#timerAt || this.#failure) return;
+    const now = performance.now();
+    const at = Math.min(due, now + WATCH_PERIOD);
+    if (at >= this.#timerAt) return;
     clearTimeout(this.#timer);
-    this.#timerAt = due;
-    this.#timer = setTimeout(
-      () => this.#check(),
-      Math.max(0, due - performance.now()),
-    );
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#check(), Math.max(0, at - now));
+  }
+
+  /** Stops the timer. */
+  #unwatch(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
   }
 
   /** The timer fired: fails what is overdue, or waits for the next. */
@@ -470,7 +485,10 @@ export class Wire {
     this.#timerAt = Infinity;
     const now = performance.now();
     const head = this.#waiters[0];
-    const write = this.#writes[0];
+    let write: PendingWrite | undefined;
+    for (const pending of this.#writes) {
+      if (!write || pending.due < write.due) write = pending;
+    }
     if (head?.due !== undefined && head.due <= now) {
       this.fail(
         new SmtpError(
@@ -497,6 +515,7 @@ export class Wire {
   }
 
   #setFailure(failure: SmtpError): void {
+    this.#unwatch();
     this.#failure = failure;
     this.#rejectFailed(failure);
   }
