@@ -37,9 +37,10 @@ export class MessageReader {
    * had not been read ahead).
    */
   #held: { value: Uint8Array } | { error: unknown } | undefined;
-  /** Rejects when the send must stop, or a read of the source times out. */
-  #halt: Promise<never>;
-  #stopWith!: (reason: unknown) => void;
+  /** Why reading stopped (the send's stop, or a read that timed out). */
+  #halted: { reason: unknown } | undefined;
+  /** Rejects the read in progress. */
+  #interrupt: ((reason: unknown) => void) | undefined;
   /** When the read in progress is overdue; `undefined`: no read. */
   #due: number | undefined;
   #unlink: () => void;
@@ -102,11 +103,7 @@ export class MessageReader {
     this.#verb = encoding;
     this.#stuff = encoding === "DATA";
     this.#timeout = timeout;
-    this.#halt = new Promise<never>((_, reject) => {
-      this.#stopWith = reject;
-    });
-    this.#halt.catch(() => {});
-    this.#unlink = follow(stop, this.#stopWith);
+    this.#unlink = follow(stop, (reason) => this.#stop(reason));
     MessageReader.#alive.add(this);
   }
 
@@ -187,10 +184,19 @@ export class MessageReader {
   }
 
   async #next(): Promise<unknown> {
+    if (this.#halted) throw this.#halted.reason;
     this.#due = performance.now() + this.#timeout;
     MessageReader.#watch(this.#due);
+    // Not a race with a promise that lives as long as the message: each
+    // such race would keep its chunk until the message ends (all of a
+    // 1 GiB stream). The read in progress is rejected directly instead.
+    const { promise, resolve, reject } = Promise.withResolvers<
+      ReadableStreamReadResult<Uint8Array>
+    >();
+    this.#interrupt = reject;
+    this.#reader.read().then(resolve, reject);
     try {
-      const result = await Promise.race([this.#reader.read(), this.#halt]);
+      const result = await promise;
       if (result.done) {
         this.#finished = true;
         return undefined;
@@ -198,12 +204,19 @@ export class MessageReader {
       return result.value;
     } finally {
       this.#due = undefined;
+      this.#interrupt = undefined;
     }
+  }
+
+  /** Stops reading: the read in progress and every later one reject. */
+  #stop(reason: unknown): void {
+    this.#halted ??= { reason };
+    this.#interrupt?.(this.#halted.reason);
   }
 
   /** The read in progress took too long. */
   #timeOut(): void {
-    this.#stopWith(
+    this.#stop(
       new SmtpError(
         `Cannot send ${this.#verb}: the message source produced nothing within ${this.#timeout} ms`,
         { kind: "timeout", command: this.#verb },
