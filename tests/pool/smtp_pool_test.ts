@@ -472,32 +472,27 @@ for (const chunking of [true, false]) {
       maxConnections: 1,
     });
     const to = (i: number) =>
-      i === 3 ? "nobody@example.org" : `r${i}@example.org`;
+      i === 4 ? "nobody@example.org" : `r${i}@example.org`;
     const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, i) =>
+      Array.from({ length: 12 }, (_, i) =>
         pool.send({
-          envelope: { from: `s${i}@example.com`, to: [to(i)] },
-          raw: `Subject: ${i}\r\nX-Seq: ${i}\r\n\r\nbody\r\n`,
+          from: `s${i}@example.com`,
+          to: to(i),
+          subject: `${i}`,
+          text: "body",
         })),
     );
     assert.deepEqual(
-      results.map((r) => r.status),
-      [
-        "fulfilled",
-        "fulfilled",
-        "fulfilled",
-        "rejected",
-        "fulfilled",
-        "fulfilled",
-        "fulfilled",
-        "fulfilled",
-      ],
+      results.map((r) => r.status === "fulfilled"),
+      Array.from({ length: 12 }, (_, i) => i !== 4),
     );
+    // A send pipelined behind the refused one, before its RSET, would land
+    // in its transaction (503 to MAIL, delivered with the sender before).
     assert.deepEqual(
-      server.messages.map((
-        m,
-      ) => [seqOf(m.text), m.envelope.from, m.envelope.to]),
-      [0, 1, 2, 4, 5, 6, 7].map((i) => [i, `s${i}@example.com`, [to(i)]]),
+      server.messages.map((m) => [m.envelope.from, m.envelope.to]),
+      Array.from({ length: 12 }, (_, i) => i).filter((i) => i !== 4).map((
+        i,
+      ) => [`s${i}@example.com`, [to(i)]]),
     );
     assert.equal(server.transcripts.length, 1);
   });
