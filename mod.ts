@@ -75,5 +75,10 @@ export { Capabilities } from "./src/protocol/capabilities.ts";
 export { denoConnect } from "./src/transport/deno_connect.ts";
 export type { MailTransport } from "./src/session/mail_transport.ts";
 export { SmtpClient } from "./src/session/smtp_client.ts";
+export {
+  SmtpPool,
+  type SmtpPoolOptions,
+  type SmtpPoolStats,
+} from "./src/pool/smtp_pool.ts";
 export { sendmail, type SendmailOptions } from "./src/session/sendmail.ts";
 export { parseSmtpUrl } from "./src/session/parse_smtp_url.ts";

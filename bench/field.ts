@@ -5,7 +5,7 @@
  *
  *   deno task bench:field            # everything, about four minutes
  *   deno run -A bench/field.ts --quick --out /tmp/RESULTS.md   # smoke run
- *   deno run -A bench/field.ts --only throughput,roundtrip,memory,micro
+ *   deno run -A bench/field.ts --only throughput,roundtrip,memory,micro,pool
  *
  * Every client runs in its own process (bench/field/*_client.*), prints one
  * JSON line, and is timed by itself from before it connects to after it is
@@ -29,7 +29,7 @@ import { type ProfileRow, summarise } from "./field/profile_summary.ts";
 const flags = parseFlags(Deno.args);
 const QUICK = flags.has("quick");
 const ONLY = new Set(
-  (flags.get("only") ?? "micro,throughput,roundtrip,memory").split(","),
+  (flags.get("only") ?? "micro,throughput,roundtrip,memory,pool").split(","),
 );
 const OUT = flags.get("out") ?? new URL("./RESULTS.md", import.meta.url);
 /** Messages per throughput run. */
@@ -40,6 +40,8 @@ const SLOW_COUNT = QUICK ? 40 : 200;
 const REPS = Number(flags.get("reps") ?? (QUICK ? 1 : 3));
 /** The delay of the round-trip proxy, ms. */
 const DELAY = Number(flags.get("delay") ?? 50);
+/** Sends given at once to a pool in the memory benchmark of the pool. */
+const QUEUED = 10_000;
 /** Size of the memory benchmark's message. */
 const BIG = QUICK ? 128 * 1024 * 1024 : 1024 * 1024 * 1024;
 
@@ -119,6 +121,24 @@ const BARE: Peer = {
   name: "reference: bare Deno socket, 2 round trips per message",
   command: Deno.execPath(),
   args: ["run", "-A", path("bench/field/bare_client.ts")],
+};
+/** Our pool: every message given at once (bench/field/ours_client.ts `pool`). */
+const OURS_POOL: Peer = {
+  ...OURS,
+  name: "@x/sendmail SmtpPool (Deno)",
+  extra: { mode: "pool" },
+};
+const NM10_DENO: Peer = {
+  name: "nodemailer 10 pool (Deno), TCP_NODELAY",
+  command: Deno.execPath(),
+  args: ["run", "-A", path("bench/field/nodemailer10_deno.ts")],
+  extra: { mode: "pool", noDelay: true },
+};
+const NM10_NODE: Peer = {
+  name: "nodemailer 10 pool (Node), TCP_NODELAY",
+  command: "node",
+  args: [path("bench/_node/nodemailer10_node.mjs")],
+  extra: { mode: "pool", noDelay: true },
 };
 const noDelay = (peer: Peer): Peer => ({
   ...peer,
@@ -242,6 +262,9 @@ async function machine(): Promise<Record<string, string>> {
   const nodemailerDeno =
     /"npm:nodemailer@6": "([^"]+)"/.exec(lock)?.[1]?.split("_")[0] ??
       "unknown";
+  const nodemailer10 = await Deno.readTextFile(
+    `${NODE_DIR}node_modules/nodemailer10/package.json`,
+  ).then((t) => JSON.parse(t).version as string).catch(() => "unknown");
   return {
     "CPU": `${model}, ${navigator.hardwareConcurrency} logical CPUs (nproc)`,
     "Memory": `${(memKb / 1024 / 1024).toFixed(1)} GiB`,
@@ -254,7 +277,7 @@ async function machine(): Promise<Record<string, string>> {
       "mail_version",
     ]),
     "nodemailer":
-      `${nodemailerDeno} (Deno, npm:nodemailer@6), ${nodemailerNode} (Node)`,
+      `${nodemailerDeno} (Deno, npm:nodemailer@6), ${nodemailerNode} (Node); ${nodemailer10} (Node, and Deno's npm:nodemailer@10) for the pool`,
   };
 }
 
@@ -674,6 +697,160 @@ async function memory(): Promise<MemoryRow[]> {
   return rows;
 }
 
+// ——— the pool ———
+
+/**
+ * Throughput of pools, all messages given at once, beside smtp-source and
+ * the bare-socket reference (which await each reply: their own loops).
+ */
+async function poolThroughput(connections: number): Promise<ThroughputRow[]> {
+  const messageFile = await Deno.makeTempFile({ suffix: ".eml" });
+  await Deno.writeFile(messageFile, smallMessage(1024));
+  const sink = await startSink();
+  const peers: (Peer | "smtp-source")[] = [
+    OURS_POOL,
+    "smtp-source",
+    BARE,
+    NM10_NODE,
+    NM10_DENO,
+  ];
+  const rows = new Map<string, ThroughputRow>();
+  try {
+    for (let rep = 0; rep < REPS; rep++) {
+      for (const peer of peers) {
+        const name = peer === "smtp-source"
+          ? `Postfix smtp-source${connections > 1 ? ` -s ${connections}` : ""}`
+          : peer.name;
+        log(`pool throughput, ${connections} connection(s): ${name}`);
+        const result = peer === "smtp-source"
+          ? await smtpSource(sink.port, COUNT, connections)
+          : await runPeer<{ messages: number; seconds: number }>(peer, {
+            mode: "throughput",
+            port: sink.port,
+            count: COUNT,
+            connections,
+            messageFile,
+          });
+        const row = rows.get(name) ??
+          { name, messages: COUNT, seconds: [], rate: 0 };
+        row.seconds.push(result.seconds);
+        row.rate = COUNT / median(row.seconds);
+        rows.set(name, row);
+      }
+    }
+  } finally {
+    await sink.stop();
+    await Deno.remove(messageFile);
+  }
+  return [...rows.values()];
+}
+
+interface WarmRow {
+  name: string;
+  server: string;
+  /** Median ms of a warm send at DELAY and 2 × DELAY. */
+  warm: [number, number];
+  /** Median ms of the first (cold) send at DELAY and 2 × DELAY. */
+  cold: [number, number];
+}
+
+/** A send on a warm pooled connection, in round trips, per server. */
+async function warmTrips(): Promise<WarmRow[]> {
+  const rows: WarmRow[] = [];
+  const servers = [
+    ["capture", TRIP_SERVERS.capture + ", STARTTLS + AUTH"],
+    ["smtp-server", TRIP_SERVERS["smtp-server"] + ", STARTTLS + AUTH"],
+    ["smtp-sink", "Postfix smtp-sink (PIPELINING), plaintext"],
+  ] as const;
+  const ours: Peer = { ...OURS, name: "@x/sendmail SmtpPool (Deno)" };
+  const theirs: Peer = {
+    ...NM10_NODE,
+    extra: { noDelay: true },
+  };
+  for (const [kind, label] of servers) {
+    const sink = kind === "smtp-sink" ? await startSink() : undefined;
+    const trip = kind === "smtp-sink"
+      ? undefined
+      : await tripServer(kind, "starttls");
+    const port = sink?.port ?? trip!.port;
+    try {
+      for (const peer of [ours, theirs]) {
+        log(`warm pool, ${label}: ${peer.name}`);
+        const once = async (delay: number) => {
+          await using proxy = new DelayProxy(port, delay);
+          return await runPeer<{ coldMs: number; warmMs: number[] }>(peer, {
+            mode: "warm",
+            port: proxy.port,
+            repeat: 5,
+            ...(trip ? { tls: "starttls", caFile: trip.caFile, ...USER } : {}),
+          });
+        };
+        await once(0); // warm-up, not counted
+        const at: Record<number, { cold: number[]; warm: number[] }> = {
+          [DELAY]: { cold: [], warm: [] },
+          [2 * DELAY]: { cold: [], warm: [] },
+        };
+        for (let rep = 0; rep < REPS; rep++) {
+          for (const delay of [DELAY, 2 * DELAY]) {
+            const result = await once(delay);
+            at[delay]!.cold.push(result.coldMs);
+            at[delay]!.warm.push(...result.warmMs);
+          }
+        }
+        rows.push({
+          name: peer.name,
+          server: label,
+          warm: [median(at[DELAY]!.warm), median(at[2 * DELAY]!.warm)],
+          cold: [median(at[DELAY]!.cold), median(at[2 * DELAY]!.cold)],
+        });
+      }
+    } finally {
+      await sink?.stop();
+      await trip?.[Symbol.asyncDispose]();
+    }
+  }
+  return rows;
+}
+
+interface QueuedRow {
+  name: string;
+  messages: number;
+  seconds: number;
+  baseline: number;
+  afterQueue: number;
+  peak: number;
+}
+
+/** RSS of 10,000 distinct 1 KiB sends given at once to a pool. */
+async function queuedMemory(): Promise<QueuedRow[]> {
+  const messageFile = await Deno.makeTempFile({ suffix: ".eml" });
+  await Deno.writeFile(messageFile, smallMessage(1024));
+  const sink = await startSink();
+  const rows: QueuedRow[] = [];
+  try {
+    for (
+      const peer of [
+        { ...OURS, name: "@x/sendmail SmtpPool (Deno)" },
+        { ...NM10_NODE, extra: { noDelay: true } },
+      ]
+    ) {
+      log(`queued sends: ${peer.name}`);
+      const result = await runPeer<Omit<QueuedRow, "name">>(peer, {
+        mode: "queued",
+        port: sink.port,
+        count: QUEUED,
+        connections: 5,
+        messageFile,
+      });
+      rows.push({ name: peer.name, ...result });
+    }
+  } finally {
+    await sink.stop();
+    await Deno.remove(messageFile);
+  }
+  return rows;
+}
+
 // ——— the report ———
 
 const fixed = (n: number, digits = 0) =>
@@ -686,8 +863,11 @@ const fixed = (n: number, digits = 0) =>
 const mib = (bytes: number) => `${fixed(bytes / 1024 / 1024, 1)} MiB`;
 const verdict = (ok: boolean) => ok ? "**met**" : "**missed**";
 
-function throughputTable(rows: ThroughputRow[]): string[] {
-  const ours = rows.find((r) => r.name === OURS.name)!;
+function throughputTable(
+  rows: ThroughputRow[],
+  oursName = OURS.name,
+): string[] {
+  const ours = rows.find((r) => r.name === oursName)!;
   const lines = [
     "| client | messages | s (median) | msg/s | ours ÷ it |",
     "| --- | ---: | ---: | ---: | ---: |",
@@ -713,6 +893,10 @@ function report(
     phases?: Phases;
     trips?: RoundTripRow[];
     mem?: MemoryRow[];
+    poolOne?: ThroughputRow[];
+    poolEight?: ThroughputRow[];
+    warm?: WarmRow[];
+    queued?: QueuedRow[];
   },
   started: Date,
   seconds: number,
@@ -936,6 +1120,123 @@ function report(
     );
   }
 
+  const poolTable = (rows: ThroughputRow[], n: number) => {
+    md.push(
+      `### SmtpPool throughput: ${n} connection${
+        n > 1 ? "s" : ""
+      } to Postfix smtp-sink`,
+      "",
+      `${
+        fixed(COUNT)
+      } messages of a 1 KiB body given at once to a pool of ${n} (ours: \`new SmtpPool({ maxConnections: ${n} })\`, which pipelines each connection's sends; nodemailer 10: \`pool: true, maxConnections: ${n}, maxMessages: Infinity\` with TCP_NODELAY; smtp-source \`-s ${n}\`; the bare-socket reference: ${n} loop(s) of 2 round trips a message).`,
+      "Timed from before connecting to after the last reply (ours: after `close()`).",
+      "",
+      ...throughputTable(rows, OURS_POOL.name),
+      "",
+    );
+  };
+  if (results.poolOne || results.poolEight || results.warm || results.queued) {
+    md.push(
+      "## SmtpPool",
+      "",
+    );
+  }
+  const poolRate = (rows: ThroughputRow[], re: RegExp) =>
+    rows.filter((r) => re.test(r.name)).map((r) => r.rate);
+  if (results.poolEight) {
+    poolTable(results.poolEight, 8);
+    const ours = poolRate(results.poolEight, /SmtpPool/)[0]!;
+    const source = poolRate(results.poolEight, /smtp-source/)[0]!;
+    const nm = Math.max(...poolRate(results.poolEight, /^nodemailer 10/));
+    targets.push(
+      `| pool, 8 connections ≥ 1.0× \`smtp-source -s 8\` | ${
+        fixed(ours / source, 2)
+      }× | ${verdict(ours >= source)} |`,
+      `| pool, 8 connections ≥ 3× nodemailer 10's pool (TCP_NODELAY) | ${
+        fixed(ours / nm, 2)
+      }× the faster runtime | ${verdict(ours >= 3 * nm)} |`,
+    );
+  }
+  if (results.poolOne) {
+    poolTable(results.poolOne, 1);
+    const ours = poolRate(results.poolOne, /SmtpPool/)[0]!;
+    const bare = poolRate(results.poolOne, /^reference/)[0]!;
+    const nm = Math.max(...poolRate(results.poolOne, /^nodemailer 10/));
+    targets.push(
+      `| pool, 1 connection (pipelining across sends) ≥ 3× nodemailer 10 (TCP_NODELAY) | ${
+        fixed(ours / nm, 2)
+      }× the faster runtime | ${verdict(ours >= 3 * nm)} |`,
+      `| pool, 1 connection ≥ 1.0× the bare-socket reference | ${
+        fixed(ours / bare, 2)
+      }× | ${verdict(ours >= bare)} |`,
+    );
+  }
+  if (results.warm) {
+    md.push(
+      "### A send on a warm pooled connection, in round trips",
+      "",
+      `One pool of one connection through the delay proxy (D = ${DELAY} ms): a first send sets the`,
+      "session up (TLS, AUTH where the server has them), then five sends on the warm connection",
+      "are timed one by one, at D and at 2D; round trips = (median at 2D − median at D) / D.",
+      "A notification from an edge function that keeps its pool between requests pays this,",
+      "not the cold session.",
+      "",
+      "| client | server | warm send | ms at D / 2D | first send (cold) |",
+      "| --- | --- | ---: | ---: | ---: |",
+      ...results.warm.map((r) =>
+        `| ${r.name} | ${r.server} | ${
+          fixed((r.warm[1] - r.warm[0]) / DELAY, 1)
+        } | ${fixed(r.warm[0], 0)} / ${fixed(r.warm[1], 0)} | ${
+          fixed((r.cold[1] - r.cold[0]) / DELAY, 1)
+        } |`
+      ),
+      "",
+    );
+    for (const row of results.warm.filter((r) => /SmtpPool/.test(r.name))) {
+      const trips = (row.warm[1] - row.warm[0]) / DELAY;
+      const want = /CHUNKING/.test(row.server) ? 1 : 2;
+      targets.push(
+        `| warm send = ${want} round trip${
+          want > 1 ? "s" : ""
+        }, ${row.server} | ${fixed(trips, 1)} | ${
+          verdict(Math.round(trips) === want)
+        } |`,
+      );
+    }
+  }
+  if (results.queued) {
+    md.push(
+      `### Memory: ${fixed(QUEUED)} sends of 1 KiB given at once`,
+      "",
+      `${fixed(QUEUED)} distinct 1 KiB raw messages (1,170 octets each, ${
+        mib(QUEUED * 1170)
+      } in all, counted here)`,
+      "given at once to a pool of 5 connections to smtp-sink. Baseline: RSS with the pool made,",
+      "before any message; *queued*: RSS right after the last `send()` call, every send",
+      "queued; *peak*: RSS sampled every 5 ms until the last is delivered (it counts the",
+      "garbage of the sends done, until the collector runs, and the 10,000 results held).",
+      "",
+      "| client | s | queued − baseline | peak − baseline |",
+      "| --- | ---: | ---: | ---: |",
+      ...results.queued.map((r) =>
+        `| ${r.name} | ${fixed(r.seconds, 2)} | ${
+          mib(r.afterQueue - r.baseline)
+        } | ${mib(r.peak - r.baseline)} |`
+      ),
+      "",
+    );
+    const ours = results.queued.find((r) => /SmtpPool/.test(r.name))!;
+    targets.push(
+      `| ${fixed(QUEUED)} queued sends of 1 KiB hold < 50 MiB | ${
+        mib(ours.afterQueue - ours.baseline)
+      } queued, ${mib(ours.peak - ours.baseline)} at the peak while sending | ${
+        verdict(ours.afterQueue - ours.baseline < 50 * 1024 * 1024)
+      } queued, ${
+        verdict(ours.peak - ours.baseline < 50 * 1024 * 1024)
+      } at the peak |`,
+    );
+  }
+
   md.push(
     "## Targets",
     "",
@@ -964,6 +1265,7 @@ function report(
 async function ensureNodePeers(): Promise<void> {
   try {
     await Deno.stat(`${NODE_DIR}node_modules/nodemailer/package.json`);
+    await Deno.stat(`${NODE_DIR}node_modules/nodemailer10/package.json`);
   } catch {
     log("installing nodemailer for Node (npm ci in bench/_node)");
     await run("npm", ["ci", "--prefix", NODE_DIR, "--no-audit", "--no-fund"]);
@@ -983,6 +1285,12 @@ if (ONLY.has("throughput")) {
 }
 if (ONLY.has("roundtrip")) results.trips = await roundTrips();
 if (ONLY.has("memory")) results.mem = await memory();
+if (ONLY.has("pool")) {
+  results.poolEight = await poolThroughput(8);
+  results.poolOne = await poolThroughput(1);
+  results.warm = await warmTrips();
+  results.queued = await queuedMemory();
+}
 
 let text = report(info, results, started, (performance.now() - t0) / 1000);
 // Keep the hand-written analysis between runs.

@@ -1,7 +1,8 @@
 // Nodemailer as one peer of the field benchmarks. The same code runs on
-// Deno (field/nodemailer_deno.ts, npm:nodemailer@6) and on Node
-// (_node/nodemailer_node.mjs, nodemailer from _node/node_modules): each
-// entry point passes the module in. Prints one JSON line, like
+// Deno (field/nodemailer_deno.ts, npm:nodemailer@6; field/nodemailer10_deno.ts,
+// npm:nodemailer@10) and on Node (_node/nodemailer_node.mjs and
+// _node/nodemailer10_node.mjs, from _node/node_modules): each entry point
+// passes the module in. Prints one JSON line, like
 // field/ours_client.ts, for the same modes and arguments.
 
 import { readFileSync } from "node:fs";
@@ -158,6 +159,114 @@ async function memory(nodemailer, args) {
   return { octets: args.size, seconds, baseline, peak, hwm: vmHwm() };
 }
 
+// All `count` messages given at once to a pool of `connections`, as ours.
+async function pool(nodemailer, args) {
+  const message = readFileSync(args.messageFile);
+  const start = performance.now();
+  const transporter = nodemailer.createTransport({
+    host: args.hostname ?? "127.0.0.1",
+    port: args.port,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: args.connections ?? 1,
+    maxMessages: Infinity,
+    ...(args.noDelay ? { getSocket: noDelaySocket } : {}),
+  });
+  await Promise.all(
+    Array.from({ length: args.count }, () =>
+      transporter.sendMail({
+        envelope: { from: FROM, to: [TO] },
+        raw: message,
+      })),
+  );
+  transporter.close();
+  return { messages: args.count, seconds: (performance.now() - start) / 1000 };
+}
+
+// One pooled connection set up by a first message, then `repeat` messages
+// timed one by one on it.
+async function warm(nodemailer, args) {
+  const transporter = nodemailer.createTransport({
+    host: args.hostname ?? "127.0.0.1",
+    port: args.port,
+    pool: true,
+    maxConnections: 1,
+    maxMessages: Infinity,
+    ...(args.tls
+      ? {
+        secure: args.tls === "implicit",
+        requireTLS: args.tls === "starttls",
+        tls: { ca: [readFileSync(args.caFile, "utf8")] },
+        auth: { user: args.username, pass: args.password },
+      }
+      : { secure: false, ignoreTLS: true }),
+    ...(args.noDelay && args.tls !== "implicit"
+      ? { getSocket: noDelaySocket }
+      : {}),
+  });
+  const mail = {
+    from: FROM,
+    to: "one@example.org",
+    subject: "Warm",
+    text: "A notification on a warm connection.",
+  };
+  const start = performance.now();
+  await transporter.sendMail(mail);
+  const coldMs = performance.now() - start;
+  const warmMs = [];
+  for (let i = 0; i < (args.repeat ?? 5); i++) {
+    const at = performance.now();
+    await transporter.sendMail(mail);
+    warmMs.push(performance.now() - at);
+  }
+  transporter.close();
+  return { coldMs, warmMs };
+}
+
+// `count` distinct messages given at once to a pool: peak RSS.
+async function queued(nodemailer, args) {
+  const message = readFileSync(args.messageFile);
+  const transporter = nodemailer.createTransport({
+    host: args.hostname ?? "127.0.0.1",
+    port: args.port,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: args.connections ?? 5,
+    maxMessages: Infinity,
+    ...(args.noDelay ? { getSocket: noDelaySocket } : {}),
+  });
+  const baseline = rss();
+  let peak = baseline;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rss());
+  }, 5);
+  const start = performance.now();
+  const sends = [];
+  for (let i = 0; i < args.count; i++) {
+    sends.push(transporter.sendMail({
+      envelope: { from: FROM, to: [TO] },
+      raw: Buffer.from(message),
+    }));
+  }
+  const afterQueue = rss();
+  peak = Math.max(peak, afterQueue);
+  await Promise.all(sends);
+  const seconds = (performance.now() - start) / 1000;
+  clearInterval(timer);
+  peak = Math.max(peak, rss());
+  transporter.close();
+  return {
+    messages: args.count,
+    seconds,
+    afterQueue,
+    baseline,
+    peak,
+    hwm: vmHwm(),
+  };
+}
+
 /**
  * Runs one mode and prints its JSON line.
  *
@@ -165,7 +274,13 @@ async function memory(nodemailer, args) {
  * @param args The parsed command-line JSON.
  */
 export async function main(nodemailer, args) {
-  const result = args.mode === "throughput"
+  const result = args.mode === "pool"
+    ? await pool(nodemailer, args)
+    : args.mode === "warm"
+    ? await warm(nodemailer, args)
+    : args.mode === "queued"
+    ? await queued(nodemailer, args)
+    : args.mode === "throughput"
     ? await throughput(nodemailer, args)
     : args.mode === "roundtrip"
     ? await roundTrip(nodemailer, args)

@@ -13,18 +13,33 @@
  *   TLS and AUTH; times `send()` and `quit()` and every reply's arrival.
  * - `memory`: one `size`-octet raw message streamed from a generator;
  *   peak RSS over the baseline.
+ * - `pool`: `count` messages given at once to an `SmtpPool` of
+ *   `connections` connections (it pipelines each connection's sends).
+ * - `warm`: an `SmtpPool` of one connection with `tls` and AUTH (or
+ *   plaintext without `tls`): one send sets it up, then `repeat` sends
+ *   on the warm connection are timed one by one.
+ * - `queued`: `count` distinct 1 KiB messages (`messageFile`) given at
+ *   once to an `SmtpPool`; peak RSS over the baseline until all are sent.
  *
  * @module
  */
 
 import { readFile } from "node:fs/promises";
 import process from "node:process";
-import { sendmail, SmtpClient } from "../../mod.ts";
+import { sendmail, SmtpClient, SmtpPool } from "../../mod.ts";
 import { FROM, textBlock, TO } from "./_message.ts";
 import { RssSampler } from "./_rss.ts";
 
 interface Args {
-  mode: "throughput" | "phases" | "roundtrip" | "memory";
+  mode:
+    | "throughput"
+    | "phases"
+    | "roundtrip"
+    | "memory"
+    | "pool"
+    | "warm"
+    | "queued";
+  repeat?: number;
   port: number;
   hostname?: string;
   count?: number;
@@ -194,7 +209,100 @@ async function memory(): Promise<unknown> {
   return { octets: size, seconds, ...rss };
 }
 
-const result = args.mode === "throughput"
+/** A pool that never reconnects during a run (as nodemailer's is set). */
+function benchPool(connections: number): SmtpPool {
+  return new SmtpPool({
+    hostname,
+    port: args.port,
+    tls: "none",
+    maxConnections: connections,
+    maxMessagesPerConnection: Number.MAX_SAFE_INTEGER,
+  });
+}
+
+async function pool(): Promise<unknown> {
+  const message = await readFile(args.messageFile!);
+  const count = args.count!;
+  const start = performance.now();
+  const transport = benchPool(args.connections ?? 1);
+  await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        transport.send({ envelope: { from: FROM, to: [TO] }, raw: message }),
+    ),
+  );
+  await transport.close();
+  return { messages: count, seconds: (performance.now() - start) / 1000 };
+}
+
+async function warm(): Promise<unknown> {
+  const tls = args.tls;
+  const transport = new SmtpPool({
+    hostname,
+    port: args.port,
+    maxConnections: 1,
+    ...(tls
+      ? {
+        tls,
+        caCerts: [await readFile(args.caFile!, "utf8")],
+        auth: { username: args.username!, password: args.password! },
+      }
+      : { tls: "none" as const }),
+  });
+  const mail = {
+    from: FROM,
+    to: "one@example.org",
+    subject: "Warm",
+    text: "A notification on a warm connection.",
+  };
+  const start = performance.now();
+  await transport.send(mail);
+  const coldMs = performance.now() - start;
+  const warmMs: number[] = [];
+  for (let i = 0; i < (args.repeat ?? 5); i++) {
+    const at = performance.now();
+    await transport.send(mail);
+    warmMs.push(performance.now() - at);
+  }
+  await transport.close();
+  return { coldMs, warmMs };
+}
+
+async function queued(): Promise<unknown> {
+  const message = await readFile(args.messageFile!);
+  const count = args.count!;
+  const transport = benchPool(args.connections ?? 5);
+  // Baseline: the pool made, no message yet.
+  const sampler = new RssSampler();
+  const start = performance.now();
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    // Each its own 1 KiB, as a list of distinct messages would be.
+    sends.push(
+      transport.send({
+        envelope: { from: FROM, to: [TO] },
+        raw: new Uint8Array(message),
+      }),
+    );
+  }
+  sampler.sample();
+  const afterQueue = Deno.memoryUsage().rss;
+  const queuedAfter = transport.stats.queued;
+  await Promise.all(sends);
+  const seconds = (performance.now() - start) / 1000;
+  const rss = sampler.stop();
+  await transport.close();
+  return { messages: count, queued: queuedAfter, seconds, afterQueue, ...rss };
+}
+
+const result = args.mode === "pool"
+  ? await pool()
+  : args.mode === "warm"
+  ? await warm()
+  : args.mode === "queued"
+  ? await queued()
+  : args.mode === "throughput"
   ? await throughput()
   : args.mode === "phases"
   ? await phases()

@@ -75,7 +75,7 @@ export function checkMailbox(address: string, what: string): string {
   }
   if (address === "" && what === "sender") return address; // null reverse-path
   const at = address.lastIndexOf("@");
-  const postmaster = what === "recipient" &&
+  const postmaster = what === "recipient" && address.length === 10 &&
     address.toLowerCase() === "postmaster";
   if (!postmaster && (at <= 0 || at === address.length - 1)) {
     throw new TypeError(
@@ -99,12 +99,33 @@ export function checkMailbox(address: string, what: string): string {
       }: the domain holds a space, quote or angle bracket`,
     );
   }
-  if (new TextEncoder().encode(address).length > 254) {
+  if (longerInUtf8(address, 254)) {
     throw new RangeError(
       `Cannot use ${what} ${JSON.stringify(address)}: longer than 254 octets`,
     );
   }
   return address;
+}
+
+/** Whether `text` takes more than `limit` octets in UTF-8 (not encoded). */
+function longerInUtf8(text: string, limit: number): boolean {
+  // No UTF-16 code unit takes more than 3 octets.
+  if (text.length * 3 <= limit) return false;
+  let octets = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) octets += 1;
+    else if (unit < 0x800) octets += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      // A surrogate pair: one code point of 4 octets.
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        octets += 4;
+        i++;
+      } else octets += 3;
+    } else octets += 3;
+  }
+  return octets > limit;
 }
 
 /**

@@ -298,7 +298,10 @@ export class ReplyParser {
     const text = end - start > 4 ? this.#text(bytes, start + 4, end) : "";
     const match = text.charCodeAt(0) === d0 ? ENHANCED.exec(text) : null;
     const enhanced = match && match[1]!.charCodeAt(0) === d0
-      ? `${match[1]}.${match[2]}.${match[3]}`
+      ? text.slice(
+        0,
+        match[1]!.length + match[2]!.length + match[3]!.length + 2,
+      )
       : undefined;
     this.#code = code;
     if (this.#lineCount === 0) this.#sharedEnhanced = enhanced;
@@ -340,11 +343,20 @@ function makeReply(
 ): Reply {
   // The first line is always kept.
   const split = enhancedCode !== undefined;
-  const lines = split
-    ? parsed.map(({ text }) => text.slice(enhancedCode.length + 1))
-    : parsed.map(({ text }) => text);
+  let lines: string[];
+  let text: string;
+  if (parsed.length === 1) {
+    // The usual reply, one line: no map, no join.
+    const only = parsed[0]!.text;
+    text = split ? only.slice(enhancedCode.length + 1) : only;
+    lines = [text];
+  } else {
+    lines = split
+      ? parsed.map(({ text }) => text.slice(enhancedCode.length + 1))
+      : parsed.map(({ text }) => text);
+    text = lines.join("\n");
+  }
   Object.freeze(lines);
-  const text = lines.join("\n");
   const reply: Reply = split
     ? { code, enhancedCode, lines, text }
     : { code, lines, text };

@@ -10,9 +10,9 @@
  *
  * @module
  */
+import { assertBytes, concatBytes } from "../protocol/_bytes.ts";
 import { encode, START, type State, tail } from "../protocol/_line_endings.ts";
 import { SmtpError } from "../protocol/smtp_error.ts";
-import { assertBytes } from "../protocol/_bytes.ts";
 
 /** A chunk, or the end. */
 export type Chunk = { done: false; value: Uint8Array } | { done: true };
@@ -24,7 +24,6 @@ export type Encoding = "DATA" | "BDAT";
 export class MessageReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #timeout: number;
-  #stop: AbortSignal;
   #verb: Encoding;
   #stuff: boolean;
   #state: State = START;
@@ -32,8 +31,61 @@ export class MessageReader {
   #finished = false;
   /** The ending was handed out. */
   #ended = false;
-  /** Why the reading was ended early. */
-  #closed: { reason: unknown } | undefined;
+  /**
+   * What the read ahead found after the chunk handed out last: the next
+   * chunk, or the source's failure (reported by the next read, as if it
+   * had not been read ahead).
+   */
+  #held: { value: Uint8Array } | { error: unknown } | undefined;
+  /** Why reading stopped (the send's stop, or a read that timed out). */
+  #halted: { reason: unknown } | undefined;
+  /** Rejects the read in progress. */
+  #interrupt: ((reason: unknown) => void) | undefined;
+  /** When the read in progress is overdue; `undefined`: no read. */
+  #due: number | undefined;
+  #unlink: () => void;
+
+  // Every reader alive shares one timer, set for the earliest deadline and
+  // moved only when a deadline comes before it: sends that overlap (a pool,
+  // pipelined sends) arm no timer per message.
+  static #alive: Set<MessageReader> = new Set();
+  static #timer: ReturnType<typeof setTimeout> | undefined;
+  static #timerAt = Infinity;
+
+  static #watch(due: number): void {
+    if (due >= MessageReader.#timerAt) return;
+    clearTimeout(MessageReader.#timer);
+    MessageReader.#timerAt = due;
+    MessageReader.#timer = setTimeout(
+      () => MessageReader.#check(),
+      Math.max(0, due - performance.now()),
+    );
+  }
+
+  /** The timer fired: times out overdue reads, waits for the next one. */
+  static #check(): void {
+    MessageReader.#timer = undefined;
+    MessageReader.#timerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const reader of MessageReader.#alive) {
+      const due = reader.#due;
+      if (due === undefined) continue;
+      if (due <= now) reader.#timeOut();
+      else next = Math.min(next, due);
+    }
+    if (next !== Infinity) MessageReader.#watch(next);
+  }
+
+  static #forget(reader: MessageReader): void {
+    const alive = MessageReader.#alive;
+    alive.delete(reader);
+    if (alive.size === 0) {
+      clearTimeout(MessageReader.#timer);
+      MessageReader.#timer = undefined;
+      MessageReader.#timerAt = Infinity;
+    }
+  }
 
   /**
    * @param readable The message, as the caller gave it.
@@ -51,12 +103,14 @@ export class MessageReader {
     this.#verb = encoding;
     this.#stuff = encoding === "DATA";
     this.#timeout = timeout;
-    this.#stop = stop;
+    this.#unlink = follow(stop, (reason) => this.#stop(reason));
+    MessageReader.#alive.add(this);
   }
 
   /**
    * The next chunk of the encoded message; with DATA the last one ends with
-   * the end-of-data line.
+   * the end-of-data line. The reader reads one chunk ahead, so the ending
+   * goes with the last chunk of the message (one write, not two).
    *
    * @returns The chunk, or the end.
    * @throws {TypeError} The source yielded something else than a
@@ -66,75 +120,123 @@ export class MessageReader {
    * the source's own error when it failed.
    */
   async read(): Promise<Chunk> {
-    while (!this.#finished) {
-      const value = await this.#next();
-      // A source cancelled under a pending read ends it: that is no end of
-      // the message.
-      if (this.#closed) throw this.#closed.reason;
-      if (value === undefined) break;
-      assertBytes(value, "send message");
-      const { output, state } = encode(value, this.#state, this.#stuff);
-      this.#state = state;
-      if (output.length > 0) return { done: false, value: output };
-    }
     if (this.#ended) return { done: true };
+    const held = this.#held;
+    this.#held = undefined;
+    if (held && "error" in held) throw held.error;
+    const output = held ? held.value : await this.#produce();
+    if (output !== undefined) {
+      try {
+        const next = await this.#produce();
+        if (next !== undefined) this.#held = { value: next };
+      } catch (error) {
+        this.#held = { error };
+      }
+      if (this.#held) return { done: false, value: output };
+    }
     this.#ended = true;
     const ending = tail(this.#state, this.#stuff);
-    return ending.length > 0 ? { done: false, value: ending } : { done: true };
+    if (output === undefined) {
+      return ending.length > 0
+        ? { done: false, value: ending }
+        : { done: true };
+    }
+    return {
+      done: false,
+      value: ending.length > 0 ? concatBytes([output, ending]) : output,
+    };
   }
 
   /**
-   * Ends the reading: releases a source read to its end, or cancels it
+   * Ends the reading: lets go of a source read to its end, or cancels it
    * (releasing files, sockets, attachment streams behind it) at once and
    * without waiting for a cancel that never settles.
    *
    * @param reason Why, passed to the source.
    */
   close(reason?: unknown): void {
-    if (this.#finished) {
-      try {
-        this.#reader.releaseLock();
-      } catch {
-        // Already released.
-      }
-      return;
-    }
+    MessageReader.#forget(this);
+    this.#unlink();
+    // A source read to its end is closed: its reader needs no release
+    // (releasing one costs an error object and its stack trace).
+    if (this.#finished) return;
     this.#finished = true;
-    this.#closed = { reason };
+    // A read pending on the cancelled source ends "done": that is no end of
+    // the message, so it and every later read throw the reason instead.
+    this.#stop(reason);
     this.#reader.cancel(reason).catch(() => {});
   }
 
+  /** The next non-empty encoded output of the source, or its end. */
+  async #produce(): Promise<Uint8Array | undefined> {
+    while (!this.#finished) {
+      const value = await this.#next();
+      if (value === undefined) break;
+      assertBytes(value, "send message");
+      const { output, state } = encode(value, this.#state, this.#stuff);
+      this.#state = state;
+      if (output.length > 0) return output;
+    }
+    return undefined;
+  }
+
   async #next(): Promise<unknown> {
-    // A listener per read, removed after it: racing a long-lived promise
-    // instead would leave one reaction on it per read, for good.
-    const stop = this.#stop;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    const interrupted = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new SmtpError(
-              `Cannot send ${this.#verb}: the message source produced nothing within ${this.#timeout} ms`,
-              { kind: "timeout", command: this.#verb },
-            ),
-          ),
-        this.#timeout,
-      );
-      onAbort = () => reject(stop.reason);
-      if (stop.aborted) onAbort();
-      else stop.addEventListener("abort", onAbort, { once: true });
-    });
+    if (this.#halted) throw this.#halted.reason;
+    this.#due = performance.now() + this.#timeout;
+    MessageReader.#watch(this.#due);
+    // Not a race with a promise that lives as long as the message: each
+    // such race would keep its chunk until the message ends (all of a
+    // 1 GiB stream). The read in progress is rejected directly instead.
+    const { promise, resolve, reject } = Promise.withResolvers<
+      ReadableStreamReadResult<Uint8Array>
+    >();
+    this.#interrupt = reject;
+    this.#reader.read().then(resolve, reject);
     try {
-      const result = await Promise.race([this.#reader.read(), interrupted]);
+      const result = await promise;
+      if (this.#halted) throw this.#halted.reason;
       if (result.done) {
         this.#finished = true;
         return undefined;
       }
       return result.value;
     } finally {
-      clearTimeout(timer);
-      stop.removeEventListener("abort", onAbort!);
+      this.#due = undefined;
+      this.#interrupt = undefined;
     }
   }
+
+  /** Stops reading: the read in progress and every later one reject. */
+  #stop(reason: unknown): void {
+    this.#halted ??= { reason };
+    this.#interrupt?.(this.#halted.reason);
+  }
+
+  /** The read in progress took too long. */
+  #timeOut(): void {
+    this.#stop(
+      new SmtpError(
+        `Cannot send ${this.#verb}: the message source produced nothing within ${this.#timeout} ms`,
+        { kind: "timeout", command: this.#verb },
+      ),
+    );
+  }
+}
+
+/**
+ * Passes `stop`'s abort to `onStop` until the returned function is called.
+ * `stop` may live as long as the connection (its failure): the listener is
+ * removed then, so it holds nothing of the reader.
+ */
+function follow(
+  stop: AbortSignal,
+  onStop: (reason: unknown) => void,
+): () => void {
+  if (stop.aborted) {
+    onStop(stop.reason);
+    return () => {};
+  }
+  const listener = () => onStop(stop.reason);
+  stop.addEventListener("abort", listener, { once: true });
+  return () => stop.removeEventListener("abort", listener);
 }

@@ -22,6 +22,21 @@
  * Any failure (timeout, abort, dropped connection, malformed or unsolicited
  * reply) closes the connection and is kept: every later call fails with it.
  *
+ * The write that ends a message's data is held for a few microtask turns
+ * (no timer, no I/O wait) and resolves at once: what the session writes
+ * next in that time — the next send's commands pipelined behind the data
+ * (RFC 2920 §3.1), or QUIT — goes out in the same write, so a bulk sender
+ * makes one write per message. Nothing else is held, so a failure of any
+ * other write is still that write's.
+ *
+ * Timeouts cost no timer per reply or per write: each reply awaited and each
+ * write in progress has a deadline, and one timer looks at them, at the
+ * earliest deadline or within a second, whichever comes first; it is moved
+ * only when a deadline comes before it. When it fires it fails what is
+ * overdue, or waits for the next deadline, or stops when nothing is
+ * pending. A bulk sender's session then arms a timer about once a second
+ * instead of several per message.
+ *
  * @module
  */
 import type { Command } from "../protocol/_command.ts";
@@ -35,6 +50,17 @@ import { failureReason } from "../transport/connection_failure.ts";
 import type { SmtpLogger } from "./smtp_client_options.ts";
 
 const encoder = new TextEncoder();
+
+/**
+ * How many microtask turns the end of a message's data waits for what the
+ * session writes next. The next send's commands come some 15 turns after
+ * (the send's call queue, reading the message's first chunk): this leaves
+ * room, and costs a few microseconds when nothing comes.
+ */
+const HOLD_TURNS = 64;
+
+/** How often, at least, the deadline timer looks while something is pending (ms). */
+const WATCH_PERIOD = 1000;
 
 /** How a read is to be treated when the wire fails before its reply. */
 export interface ReadOptions {
@@ -53,8 +79,16 @@ interface Waiter {
   options: ReadOptions | undefined;
   /** How long the reply may take once it is the next one due, in ms. */
   timeout: number;
-  /** Armed when the waiter is first in line. */
-  timer?: ReturnType<typeof setTimeout>;
+  /** When it is overdue (`performance.now()`), set once it is first in line. */
+  due?: number;
+}
+
+/** A write in progress. */
+interface PendingWrite {
+  /** When it is overdue. */
+  due: number;
+  timeout: number;
+  verb: string | undefined;
 }
 
 /** How errors name what was awaited: the greeting or a command. */
@@ -99,6 +133,15 @@ export class Wire {
   /** The verb of what is in progress (a reply awaited, data being sent). */
   #busy: string | undefined = "CONNECT";
   #failure: SmtpError | undefined;
+  /** Writes in progress, oldest first (they complete in order). */
+  #writes: PendingWrite[] = [];
+  /** The next `write()` ends message data (`expect("DATA")` came first). */
+  #endsData = false;
+  /** The end of a message's data, held for the write that follows it. */
+  #held: { bytes: Uint8Array; pending: PendingWrite } | undefined;
+  /** The one timer, and when it fires (`Infinity`: not armed). */
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timerAt = Infinity;
   #failed: Promise<never>;
   #rejectFailed!: (reason: SmtpError) => void;
 
@@ -178,6 +221,7 @@ export class Wire {
       text += command.line + "\r\n";
     }
     this.#expect(commands.length);
+    this.#endsData = false;
     this.#lastVerb = commands.at(-1)?.verb ?? this.#lastVerb;
     this.#busy = commands[0]?.verb ?? this.#busy;
     const bytes = encoder.encode(text);
@@ -212,6 +256,11 @@ export class Wire {
   ): Promise<void> {
     this.#throwIfFailed();
     this.#busy = verb;
+    if (this.#endsData) {
+      this.#endsData = false;
+      this.#hold(chunk, timeout, verb);
+      return;
+    }
     await this.#write(chunk, timeout, verb);
   }
 
@@ -224,6 +273,8 @@ export class Wire {
    */
   expect(verb: string, count = 1): void {
     this.#expect(count);
+    // What the client writes next ends the message data.
+    this.#endsData = verb === "DATA";
     this.#lastVerb = verb;
     this.#busy = verb;
   }
@@ -252,19 +303,7 @@ export class Wire {
       return Promise.reject(this.#failureFor(options));
     }
     const { promise, resolve, reject } = Promise.withResolvers<Reply>();
-    this.#waiters.push({
-      resolve: (reply) => {
-        try {
-          resolve(this.#check421(reply, verb));
-        } catch (error) {
-          reject(error);
-        }
-      },
-      reject,
-      verb,
-      options,
-      timeout,
-    });
+    this.#waiters.push({ resolve, reject, verb, options, timeout });
     this.#arm();
     if (!this.#loop) this.#loop = this.#read();
     return promise;
@@ -372,10 +411,11 @@ export class Wire {
     }
     this.#setFailure(failure);
     this.#expected = 0;
+    this.#held = undefined;
+    this.#unwatch();
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const waiter of waiters) {
-      clearTimeout(waiter.timer);
       waiter.reject(this.#failureFor(waiter.options));
     }
     this.#conn.close();
@@ -411,8 +451,45 @@ export class Wire {
   /** Starts the timeout of the reply due next. */
   #arm(): void {
     const head = this.#waiters[0];
-    if (!head || head.timer !== undefined) return;
-    head.timer = setTimeout(() => {
+    if (!head || head.due !== undefined) return;
+    head.due = performance.now() + head.timeout;
+    this.#watch(head.due);
+  }
+
+  /**
+   * Makes sure the timer fires by `due`. It fires at least every
+   * `WATCH_PERIOD` ms while something is pending, so a later deadline
+   * that is shorter than the ones before it (a data timeout after a
+   * command's) seldom needs the timer moved.
+   */
+  #watch(due: number): void {
+    if (due >= this.#timerAt || this.#failure) return;
+    const now = performance.now();
+    const at = Math.min(due, now + WATCH_PERIOD);
+    if (at >= this.#timerAt) return;
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#check(), Math.max(0, at - now));
+  }
+
+  /** Stops the timer. */
+  #unwatch(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+  }
+
+  /** The timer fired: fails what is overdue, or waits for the next. */
+  #check(): void {
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    const now = performance.now();
+    const head = this.#waiters[0];
+    let write: PendingWrite | undefined;
+    for (const pending of this.#writes) {
+      if (!write || pending.due < write.due) write = pending;
+    }
+    if (head?.due !== undefined && head.due <= now) {
       this.fail(
         new SmtpError(
           `Cannot complete ${
@@ -421,10 +498,24 @@ export class Wire {
           { kind: "timeout", command: head.verb },
         ),
       );
-    }, head.timeout);
+    } else if (write && write.due <= now) {
+      const { verb, timeout } = write;
+      this.fail(
+        new SmtpError(
+          `Cannot send ${
+            verb ?? "data"
+          }: the write did not finish within ${timeout} ms`,
+          { kind: "timeout", ...(verb ? { command: verb } : {}) },
+        ),
+      );
+    } else {
+      const next = Math.min(head?.due ?? Infinity, write?.due ?? Infinity);
+      if (next !== Infinity) this.#watch(next);
+    }
   }
 
   #setFailure(failure: SmtpError): void {
+    this.#unwatch();
     this.#failure = failure;
     this.#rejectFailed(failure);
   }
@@ -469,23 +560,65 @@ export class Wire {
     throw error;
   }
 
+  /**
+   * Holds the end of a message's data for what is written next; writes it
+   * alone after `HOLD_TURNS` microtask turns if nothing comes. Its deadline
+   * runs from now.
+   */
+  #hold(bytes: Uint8Array, timeout: number, verb: string): void {
+    const pending: PendingWrite = {
+      due: performance.now() + timeout,
+      timeout,
+      verb,
+    };
+    this.#writes.push(pending);
+    this.#watch(pending.due);
+    const held = { bytes, pending };
+    this.#held = held;
+    let turns = HOLD_TURNS;
+    const wait = (): void => {
+      if (this.#held !== held) return; // it went with the next write
+      if (--turns > 0) {
+        queueMicrotask(wait);
+        return;
+      }
+      this.#held = undefined;
+      this.#forget(pending);
+      // A failure is the wire's: the reads of the replies report it.
+      this.#write(bytes, timeout, verb).catch(() => {});
+    };
+    queueMicrotask(wait);
+  }
+
+  #forget(pending: PendingWrite): void {
+    const writes = this.#writes;
+    const at = writes.indexOf(pending);
+    if (at >= 0) writes.splice(at, 1);
+  }
+
   async #write(
     bytes: Uint8Array,
     timeout: number,
     verb: string | undefined,
   ): Promise<void> {
+    const held = this.#held;
+    if (held) {
+      // The end of the previous message's data goes first, in this write.
+      this.#held = undefined;
+      this.#forget(held.pending);
+      bytes = concatBytes([held.bytes, bytes]);
+    }
+    const pending: PendingWrite = {
+      due: performance.now() + timeout,
+      timeout,
+      verb,
+    };
+    this.#writes.push(pending);
+    this.#watch(pending.due);
     try {
-      await withTimeout(
-        this.#writer.write(bytes),
-        timeout,
-        () =>
-          new SmtpError(
-            `Cannot send ${
-              verb ?? "data"
-            }: the write did not finish within ${timeout} ms`,
-            { kind: "timeout", ...(verb ? { command: verb } : {}) },
-          ),
-      );
+      // A write the timer gave up on is failed by closing the connection,
+      // which ends the write too.
+      await this.#writer.write(bytes);
     } catch (error) {
       const failure = this.#failure ??
         (error instanceof SmtpError ? error : new SmtpError(
@@ -498,13 +631,16 @@ export class Wire {
         ));
       this.fail(failure);
       throw this.#failure;
+    } finally {
+      this.#forget(pending);
     }
   }
 
   #deliver(reply: Reply): void {
     if (this.#failure) return;
-    for (const text of replyLines(reply)) {
-      this.#logger?.({ type: "server", text });
+    const logger = this.#logger;
+    if (logger) {
+      for (const text of replyLines(reply)) logger({ type: "server", text });
     }
     if (this.#expected === 0) {
       // A reply nobody asked for: never let it pair with a later command.
@@ -536,9 +672,14 @@ export class Wire {
         : undefined;
     }
     if (waiter) {
-      clearTimeout(waiter.timer);
       this.#arm();
-      waiter.resolve(reply);
+      if (reply.code === 421) {
+        try {
+          this.#check421(reply, waiter.verb);
+        } catch (error) {
+          waiter.reject(error);
+        }
+      } else waiter.resolve(reply);
     } else {
       this.#replies.push(reply);
     }

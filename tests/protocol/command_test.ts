@@ -61,3 +61,27 @@ Deno.test("needsSmtpUtf8() is true only for non-ASCII addresses", () => {
   assert.equal(cmd.needsSmtpUtf8("usér@example.com"), true);
   assert.equal(cmd.needsSmtpUtf8("user@bücher.example"), true);
 });
+
+Deno.test("checkMailbox counts an address's length in UTF-8 octets: 254 pass, 255 throw RangeError", () => {
+  const domain = "@example.com"; // 12 octets
+  const ascii = (n: number) => "a".repeat(n - domain.length) + domain;
+  assert.equal(cmd.checkMailbox(ascii(254), "recipient"), ascii(254));
+  assert.throws(() => cmd.checkMailbox(ascii(255), "recipient"), RangeError);
+  // "é" is 2 octets, "€" 3, "😀" 4 (a surrogate pair): 254 octets each.
+  for (const [char, octets] of [["é", 2], ["€", 3], ["😀", 4]] as const) {
+    const fill = 254 - domain.length;
+    const local = char.repeat(Math.floor(fill / octets)) +
+      "a".repeat(fill % octets);
+    assert.equal(cmd.checkMailbox(local + domain, "recipient"), local + domain);
+    assert.throws(
+      () => cmd.checkMailbox("a" + local + domain, "recipient"),
+      RangeError,
+      char,
+    );
+  }
+  // Short addresses of any script pass without counting.
+  assert.equal(
+    cmd.checkMailbox("пользователь@пример.рф", "recipient"),
+    "пользователь@пример.рф",
+  );
+});

@@ -4,12 +4,19 @@
  * capture server of `./testing` running on the same runtime and to
  * aiosmtpd: STARTTLS with AUTH, implicit TLS, refused certificates, bytes
  * after the 220 to STARTTLS, a Mail with attachments and non-ASCII headers
- * delivered byte for byte, and 20 pipelined sends on one client.
+ * delivered byte for byte, 20 pipelined sends on one client, and 20 sends
+ * through an SmtpPool of two connections.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { type Mail, sendmail, SmtpClient, SmtpError } from "../../mod.ts";
+import {
+  type Mail,
+  sendmail,
+  SmtpClient,
+  SmtpError,
+  SmtpPool,
+} from "../../mod.ts";
 import { composeMessage } from "../../mime.ts";
 import { startTestServer, type TestServerOptions } from "../../testing.ts";
 import { type Leaf, testCerts } from "../transport/_certs.ts";
@@ -364,5 +371,41 @@ add("SmtpClient pipelines 20 sends on one connection", async () => {
     await server.close();
   }
 });
+
+add(
+  "SmtpPool spreads 20 sends over 2 connections and closes them with QUIT",
+  async () => {
+    const capture = await captureServer(certs.good);
+    try {
+      const pool = new SmtpPool({
+        ...capture.clientOptions,
+        hostname: "localhost",
+        maxConnections: 2,
+      });
+      try {
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => pool.send(simple(i))),
+        );
+        assert.equal(results.length, 20);
+      } finally {
+        await pool.close();
+      }
+      assert.equal(capture.transcripts.length, 2);
+      for (const transcript of capture.transcripts) {
+        assert.ok(
+          transcript.some((l) => l.type === "client" && l.text === "QUIT"),
+        );
+      }
+      assert.deepEqual(
+        capture.messages.map((m) =>
+          /^Subject: (.*)$/m.exec(decoder.decode(m.raw))?.[1]?.trim()
+        ).sort(),
+        Array.from({ length: 20 }, (_, i) => `Message ${i}`).sort(),
+      );
+    } finally {
+      await capture.close();
+    }
+  },
+);
 
 await register(cases);
