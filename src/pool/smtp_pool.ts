@@ -64,9 +64,9 @@ export interface SmtpPoolStats {
  * How many sends one connection holds at once when it pipelines with DATA:
  * the next message's MAIL, RCPT and DATA go out right behind the previous
  * message's data, so each message waits one round trip, not two. With BDAT
- * a message is one round trip anyway, and a send pipelined behind one
- * whose envelope is refused could land in that transaction (its RSET comes
- * after), so a connection then holds one send at a time.
+ * a message is one round trip anyway, and a connection holds one send at a
+ * time (the client would handle two: a send behind an envelope not answered
+ * yet starts with RSET; the pool's tests count on one).
  */
 const PIPELINE_DEPTH = 2;
 /** A connection idle this long gets a NOOP before it is used again, in ms. */

@@ -194,7 +194,9 @@ export class MessageReader {
     this.#reader.read().then(resolve, reject);
     try {
       const result = await promise;
-      if (this.#halted) throw this.#halted.reason;
+      // Stopped while the read was pending (close() cancelled the source).
+      const halted = this.#halted as { reason: unknown } | undefined;
+      if (halted) throw halted.reason;
       if (result.done) {
         this.#finished = true;
         return undefined;

@@ -494,6 +494,9 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     begin().then(async () => {
       try {
         if (signal?.aborted) {
+          // Aborted while it waited (or before it was called): the abort
+          // listener may never have run, so the call settles here.
+          result.reject(signal.reason);
           drop?.(signal.reason);
           return;
         }
@@ -888,10 +891,21 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
       await group.written;
       written?.();
       const replies = rset ? group.replies.slice(1) : group.replies;
-      if (rset) await group.replies[0]; // ends the previous transaction, if open
-      const [mailReply, ...rest] = await settleAll(
-        replies.slice(0, 1 + plan.rcpts.length),
-      );
+      let envelopeReplies: Reply[];
+      try {
+        if (rset) await group.replies[0]; // ends the previous transaction
+        envelopeReplies = await settleAll(
+          replies.slice(0, 1 + plan.rcpts.length),
+        );
+      } catch (error) {
+        // The end of the data went with the envelope (BDAT LAST): when the
+        // connection failed before any reply, the server may have taken the
+        // message, which the reply to the data says (maybeDelivered).
+        const dropped = error instanceof SmtpError && !error.reply;
+        if (dropped && group.finals.length > 0) await settleAll(group.finals);
+        throw error;
+      }
+      const [mailReply, ...rest] = envelopeReplies;
       const tailReplies = replies.slice(1 + plan.rcpts.length);
       const isData = tail[0]?.verb === "DATA";
       const dataReply = isData ? await tailReplies[0]! : undefined;

@@ -366,25 +366,16 @@ Deno.test("SmtpPool does not resend a send whose last BDAT chunk went out with i
   assert.deepEqual(smtp.delivered.map((d) => seqOf(d.text)), [1]);
 });
 
-// Known gap in SmtpClient (src/session/smtp_client.ts, #pipelinedEnvelope):
-// when the envelope's write carried the end of the data (BDAT LAST) and the
-// connection fails before any reply, the send rejects with the MAIL read's
-// error, maybeDelivered false. Enable once the client reports the data
-// end's failure there.
-Deno.test({
-  name:
-    "SmtpPool rejects with maybeDelivered when the connection closes after a BDAT LAST sent with its envelope (off: SmtpClient reports the MAIL failure, maybeDelivered false)",
-  ignore: true,
-  async fn() {
-    const smtp = dropsAtSecondMail();
-    const pool = memoryPool(smtp);
-    await pool.send(numbered(1));
-    await assert.rejects(
-      pool.send(numbered(2)),
-      (error) => error instanceof SmtpError && error.maybeDelivered,
-    );
-    await pool.close();
-  },
+Deno.test("SmtpPool rejects with maybeDelivered when the connection closes after a BDAT LAST sent with its envelope", async () => {
+  const smtp = dropsAtSecondMail();
+  const pool = memoryPool(smtp);
+  await pool.send(numbered(1));
+  await assert.rejects(
+    pool.send(numbered(2)),
+    (error) => error instanceof SmtpError && error.maybeDelivered,
+  );
+  await pool.close();
+  await smtp.transport.finished();
 });
 
 Deno.test("SmtpPool retries the send pipelined behind one whose connection died after its data, and only that one (DATA)", async () => {

@@ -419,3 +419,43 @@ Deno.test("SmtpClient.send() behind a BDAT send whose recipients are all refused
   await client.quit();
   await transport.finished();
 });
+
+Deno.test("SmtpClient.send() rejects at once with the reason of a signal aborted before the call", async () => {
+  const transport = memoryTransport(async (server) => {
+    await greet(server, ["PIPELINING"]);
+    // Nothing of the aborted send: the next command is QUIT.
+    assert.equal(await server.readLine(), "QUIT");
+    server.write("221 bye\r\n");
+  });
+  const client = await connect(transport);
+  const reason = new Error("too late");
+  await assert.rejects(
+    client.send(raw("x"), { signal: AbortSignal.abort(reason) }),
+    (error) => error === reason,
+  );
+  await client.quit();
+  await transport.finished();
+});
+
+for (
+  const [what, fault] of [["drops", "reset"], ["answers 421", "421"]] as const
+) {
+  Deno.test(`SmtpClient.send() with BDAT LAST in its envelope's write sets maybeDelivered only when the connection ${what} before any reply`, async () => {
+    const transport = memoryTransport(async (server) => {
+      await greet(server, ["PIPELINING", "CHUNKING"]);
+      await readUntil(server, /^BDAT \d+ LAST$/);
+      await server.readBytes(new TextEncoder().encode(raw("x").raw).length);
+      if (fault === "reset") return server.reset();
+      server.write("421 4.3.2 going down\r\n");
+      server.close();
+    });
+    const client = await connect(transport);
+    await assert.rejects(client.send(raw("x")), (error) => {
+      assert.ok(error instanceof SmtpError, String(error));
+      assert.equal(error.maybeDelivered, fault === "reset", error.message);
+      return true;
+    });
+    await client.quit();
+    await transport.finished();
+  });
+}
