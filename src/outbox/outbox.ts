@@ -761,7 +761,6 @@ export class Outbox implements AsyncDisposable {
     const started = Date.now();
     /** How many entries are taken ahead of the sends, in one batch. */
     const ahead = Math.max(this.#concurrency, TAKE_AHEAD);
-    const hold = this.#transport.hold?.();
     /** Sends in flight, and outcomes being written. */
     const inFlight = new Set<Promise<void>>();
     const recording = new Set<Promise<void>>();
@@ -887,7 +886,6 @@ export class Outbox implements AsyncDisposable {
           failure ??= { error };
         }
       }
-      hold?.();
     }
     if (failure === undefined && this.#closing === undefined) {
       try {

@@ -1,6 +1,6 @@
+import type { SmtpPoolOptions } from "../pool/smtp_pool.ts";
 import type { MailTransport } from "../session/mail_transport.ts";
 import type { DsnOptions } from "../session/send_options.ts";
-import type { SmtpClientOptions } from "../session/smtp_client_options.ts";
 import type { OutboxState } from "./outbox_entry.ts";
 
 /**
@@ -46,9 +46,9 @@ export interface OutboxOptions {
    * What messages are sent through: any `MailTransport` (an `SmtpPool`, an
    * `SmtpClient`, your own), which the outbox does not close; or the options
    * or the `smtp://` / `smtps://` URL of a server, from which the outbox
-   * builds its own transport and closes it in `close()`.
+   * builds its own `SmtpPool` and closes it in `close()`.
    */
-  transport: MailTransport | SmtpClientOptions | string | URL;
+  transport: MailTransport | SmtpPoolOptions | string | URL;
   /** The retry schedule. */
   retry?: OutboxRetryOptions;
   /**
