@@ -29,9 +29,10 @@
  * import { startTestServer } from "@x/sendmail/testing";
  * import assert from "node:assert/strict";
  *
+ * let tries = 0;
  * await using server = await startTestServer({
  *   // The first transaction is deferred: greylisting.
- *   hooks: { RCPT: ({ connection }) => connection === 1 ? { reply: "451 4.7.1 Try later" } : "default" },
+ *   hooks: { RCPT: () => ++tries === 1 ? { reply: "451 4.7.1 Try later" } : "default" },
  * });
  * const kv = await Deno.openKv(":memory:");
  * await using outbox = await Outbox.open({ kv, transport: server.clientOptions, retry: { delays: [0] } });

@@ -289,10 +289,14 @@ Deno.test("denoConnect's close() interrupts a STARTTLS handshake the server neve
   connection.close();
   // Without the interruption the handshake would wait for the server,
   // which waits for it: the sentinel tells a hang from a rejection.
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const outcome = await Promise.race([
     upgrading.then(() => "upgraded", () => "rejected"),
-    new Promise<string>((resolve) => setTimeout(resolve, 2000, "pending")),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(resolve, 2000, "pending");
+    }),
   ]);
+  clearTimeout(timer);
   release();
   await serving;
   await upgrading.catch(() => {});

@@ -313,6 +313,7 @@ class Fixture implements FixtureServer {
     // every earlier attempt has been accepted too.
     const probe = netConnect({ host: this.hostname, port: this.port });
     probe.on("error", () => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await new Promise<void>((resolve, reject) => {
       probe.once("connect", () => {
         this.#probes.add(probe);
@@ -329,11 +330,12 @@ class Fixture implements FixtureServer {
       });
       probe.once("accepted", () => resolve());
       probe.once("close", () => resolve());
-      setTimeout(
+      timer = setTimeout(
         () => reject(new Error("Cannot quiesce: the probe was not accepted")),
         timeoutMs,
       );
     }).finally(() => {
+      clearTimeout(timer);
       this.#probes.delete(probe);
       probe.destroy();
     });
