@@ -14,6 +14,9 @@ import { assertBytes, concatBytes } from "../protocol/_bytes.ts";
 import { encode, START, type State, tail } from "../protocol/_line_endings.ts";
 import { SmtpError } from "../protocol/smtp_error.ts";
 
+/** How much of an in-memory message one read hands out. */
+const PIECE = 64 * 1024;
+
 /** A chunk, or the end. */
 export type Chunk = { done: false; value: Uint8Array } | { done: true };
 
@@ -22,7 +25,11 @@ export type Encoding = "DATA" | "BDAT";
 
 /** A message source read under the session's rules. */
 export class MessageReader {
-  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  /** A stream's reader; undefined for bytes given as such. */
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** Bytes given as such, and how far they are read. */
+  #bytes: Uint8Array | undefined;
+  #offset = 0;
   #timeout: number;
   #verb: Encoding;
   #stuff: boolean;
@@ -88,18 +95,20 @@ export class MessageReader {
   }
 
   /**
-   * @param readable The message, as the caller gave it.
+   * @param source The message, as the caller gave it: bytes (read in 64 KiB
+   * pieces, no stream in between, no timer) or a stream.
    * @param encoding DATA (dot-stuffed, ended by ".") or BDAT (CRLF only).
    * @param timeout How long one read may take, in ms.
    * @param stop Aborts when the send must stop (wire failure, abort).
    */
   constructor(
-    readable: ReadableStream<Uint8Array>,
+    source: Uint8Array | ReadableStream<Uint8Array>,
     encoding: Encoding,
     timeout: number,
     stop: AbortSignal,
   ) {
-    this.#reader = readable.getReader();
+    if (source instanceof Uint8Array) this.#bytes = source;
+    else this.#reader = source.getReader();
     this.#verb = encoding;
     this.#stuff = encoding === "DATA";
     this.#timeout = timeout;
@@ -164,7 +173,7 @@ export class MessageReader {
     // A read pending on the cancelled source ends "done": that is no end of
     // the message, so it and every later read throw the reason instead.
     this.#stop(reason);
-    this.#reader.cancel(reason).catch(() => {});
+    this.#reader?.cancel(reason).catch(() => {});
   }
 
   /** The next non-empty encoded output of the source, or its end. */
@@ -182,6 +191,17 @@ export class MessageReader {
 
   async #next(): Promise<unknown> {
     if (this.#halted) throw this.#halted.reason;
+    const bytes = this.#bytes;
+    if (bytes) {
+      // In memory: nothing to wait for, so no deadline either.
+      if (this.#offset >= bytes.length) {
+        this.#finished = true;
+        return undefined;
+      }
+      const piece = bytes.subarray(this.#offset, this.#offset + PIECE);
+      this.#offset += PIECE;
+      return piece;
+    }
     this.#due = performance.now() + this.#timeout;
     MessageReader.#watch(this.#due);
     // Not a race with a promise that lives as long as the message: each
@@ -191,7 +211,7 @@ export class MessageReader {
       ReadableStreamReadResult<Uint8Array>
     >();
     this.#interrupt = reject;
-    this.#reader.read().then(resolve, reject);
+    this.#reader!.read().then(resolve, reject);
     try {
       const result = await promise;
       // Stopped while the read was pending (close() cancelled the source).

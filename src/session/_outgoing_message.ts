@@ -20,8 +20,11 @@ export interface OutgoingMessage {
   size?: number;
   /** The Message-ID of a composed message. */
   messageId?: string;
-  /** The message bytes. */
-  readable: ReadableStream<Uint8Array>;
+  /**
+   * The message: the bytes themselves when the caller gave them (a string or
+   * a `Uint8Array`: sent without a stream in between), else a stream.
+   */
+  body: Uint8Array | ReadableStream<Uint8Array>;
 }
 
 const CHUNK = 64 * 1024;
@@ -49,10 +52,10 @@ export function prepareRaw(message: RawMessage): OutgoingMessage {
   const smtputf8 = needsSmtpUtf8(envelope.from) || to.some(needsSmtpUtf8);
   if (typeof raw === "string") {
     const bytes = new TextEncoder().encode(raw);
-    return base(envelope.from, to, smtputf8, bytesStream(bytes), bytes.length);
+    return base(envelope.from, to, smtputf8, bytes, bytes.length);
   }
   if (raw instanceof Uint8Array) {
-    return base(envelope.from, to, smtputf8, bytesStream(raw), raw.length);
+    return base(envelope.from, to, smtputf8, raw, raw.length);
   }
   if (raw instanceof Blob) {
     return base(envelope.from, to, smtputf8, raw.stream(), raw.size);
@@ -69,7 +72,7 @@ function base(
   from: string,
   to: string[],
   smtputf8: boolean,
-  readable: ReadableStream<Uint8Array>,
+  body: Uint8Array | ReadableStream<Uint8Array>,
   size?: number,
 ): OutgoingMessage {
   return {
@@ -77,7 +80,7 @@ function base(
     to,
     smtputf8,
     eightBit: true,
-    readable,
+    body,
     ...(size === undefined ? {} : { size }),
   };
 }

@@ -565,8 +565,9 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const release = (reason: unknown) => {
       // Release the message source (files, attachment streams) unless the
       // data phase consumed it.
-      if (!prepared.readable.locked) {
-        prepared.readable.cancel(reason).catch(() => {});
+      const { body } = prepared;
+      if (body instanceof ReadableStream && !body.locked) {
+        body.cancel(reason).catch(() => {});
       }
     };
     return this.#schedule(
@@ -580,7 +581,11 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
               composed ?? (message as RawMessage).raw,
               dkim,
             );
-            prepared = { ...prepared, ...signed };
+            prepared = {
+              ...prepared,
+              body: signed.readable,
+              size: signed.size,
+            };
           }
           return await this.#transaction(prepared, options, job, hooks);
         } catch (error) {
@@ -626,7 +631,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const { timeouts, lmtp } = this.#settings;
     const wire = this.#wire;
     const reader = new MessageReader(
-      prepared.readable,
+      prepared.body,
       "DATA",
       timeouts.data,
       AbortSignal.any([job.stop, this.#failed.signal]),
@@ -700,7 +705,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const { timeouts, lmtp } = this.#settings;
     const wire = this.#wire;
     const reader = new MessageReader(
-      prepared.readable,
+      prepared.body,
       "BDAT",
       timeouts.data,
       AbortSignal.any([job.stop, this.#failed.signal]),
@@ -1223,7 +1228,7 @@ function prepare(
       smtputf8: composed.envelope.smtputf8,
       eightBit: composed.eightBit,
       messageId: composed.messageId,
-      readable: composed.readable,
+      body: composed.readable,
     },
     composed,
   };
