@@ -2,20 +2,23 @@
  * The one place the SMTP session calls into DKIM: options checked when a
  * client connects, and each prepared message signed before its
  * transaction begins (so a failure sends nothing, and SIZE counts the
- * DKIM-Signature fields).
+ * DKIM-Signature fields). The signing code itself is loaded with the first
+ * message signed.
  *
  * @module
  */
 
 import type { ComposedMessage } from "../mime/compose_message.ts";
 import { resolveSigners, type Signers } from "./_signer.ts";
-import {
-  type MessageInput,
-  prefixed,
-  signSource,
-  type Source,
-  sourceOf,
-} from "./_two_pass.ts";
+import type { MessageInput, Source } from "./_two_pass.ts";
+
+type TwoPass = typeof import("./_two_pass.ts");
+let twoPass: Promise<TwoPass> | undefined;
+
+/** Loads the signing code (hashing, canonicalization) once, on first use. */
+function loadTwoPass(): Promise<TwoPass> {
+  return twoPass ??= import("./_two_pass.ts");
+}
 
 /** DKIM options checked for a session: see {@linkcode prepareDkim}. */
 export interface DkimSigning {
@@ -23,7 +26,8 @@ export interface DkimSigning {
   readonly signers: Signers;
   /**
    * Imports every key with WebCrypto (once), so a key WebCrypto refuses
-   * fails the connect rather than the first send.
+   * fails the connect rather than the first send, and loads the signing
+   * code.
    *
    * @throws {TypeError} When WebCrypto refuses a key.
    */
@@ -43,6 +47,7 @@ export function prepareDkim(options: unknown): DkimSigning {
     signers,
     async ready() {
       for (const signer of signers.signers) await signer.cryptoKey();
+      await loadTwoPass();
     },
   };
 }
@@ -71,6 +76,7 @@ export async function signPrepared(
   message: ComposedMessage | MessageInput,
   dkim: DkimSigning,
 ): Promise<{ readable: ReadableStream<Uint8Array>; size: number }> {
+  const { prefixed, signSource, sourceOf } = await loadTwoPass();
   const isComposed = typeof message === "object" && message !== null &&
     "envelope" in message && "readable" in message;
   const source = isComposed

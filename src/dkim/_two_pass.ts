@@ -9,7 +9,7 @@
  * @module
  */
 
-import { concatBytes } from "../protocol/_bytes.ts";
+import { assertBytes, concatBytes } from "../protocol/_bytes.ts";
 import {
   BodyHash,
   type Canon,
@@ -17,8 +17,8 @@ import {
   HeaderSplitter,
   parseHeader,
 } from "./_canonical.ts";
-import { signatureField, type Signers } from "./_signer.ts";
-import { assertBytes } from "../protocol/_bytes.ts";
+import { signatureField } from "./_signature_field.ts";
+import type { Signers } from "./_signer.ts";
 
 /** What can be signed: a message as a string, bytes, a Blob or a stream. */
 export type MessageInput =
