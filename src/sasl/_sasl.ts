@@ -4,7 +4,7 @@
  * are state machines without I/O, one file each: PLAIN (RFC 4616), LOGIN
  * (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195), SCRAM-SHA-256 and
  * SCRAM-SHA-1 (RFC 7677, RFC 5802), XOAUTH2 (Google, Microsoft) and
- * OAUTHBEARER (RFC 7628).
+ * OAUTHBEARER (RFC 7628). The mechanisms are loaded on first use.
  *
  * @module
  */
@@ -17,18 +17,25 @@ import {
   isTokenAuth,
   TOKEN_MECHANISMS,
 } from "./_check_auth.ts";
-import { startCramMd5 } from "./_cram_md5.ts";
-import { startLogin } from "./_login.ts";
-import { startOauthbearer } from "./_oauthbearer.ts";
-import { startPlain } from "./_plain.ts";
 import type { SaslSession } from "./_sasl_session.ts";
-import { startScram } from "./_scram.ts";
-import { startXoauth2 } from "./_xoauth2.ts";
 import type { AuthMechanism, PasswordAuth, TokenAuth } from "./credentials.ts";
 
 export { checkAuth } from "./_check_auth.ts";
 export { chooseMechanism } from "./_choose_mechanism.ts";
 export type { SaslSession } from "./_sasl_session.ts";
+
+type Mechanisms = typeof import("./_mechanisms.ts");
+let mechanisms: Promise<Mechanisms> | undefined;
+
+/**
+ * Loads the mechanisms (once). `startSasl` does it; a session that will
+ * authenticate starts it early, while it connects.
+ *
+ * @returns The mechanisms' start functions.
+ */
+export function loadSasl(): Promise<Mechanisms> {
+  return mechanisms ??= import("./_mechanisms.ts");
+}
 
 /**
  * Starts an exchange: checks the credentials, fetches the access token (the
@@ -52,6 +59,14 @@ export async function startSasl(
   port: number,
 ): Promise<SaslSession> {
   checkAuth(auth);
+  const {
+    startCramMd5,
+    startLogin,
+    startOauthbearer,
+    startPlain,
+    startScram,
+    startXoauth2,
+  } = await loadSasl();
   if (isTokenAuth(auth)) {
     if (!TOKEN_MECHANISMS.includes(mechanism)) {
       throw new TypeError(

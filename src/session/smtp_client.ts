@@ -4,13 +4,10 @@ import { concatBytes } from "../protocol/_bytes.ts";
 import { Capabilities } from "../protocol/capabilities.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { SmtpError } from "../protocol/smtp_error.ts";
-import {
-  type ComposedMessage,
-  composeMessage,
-} from "../mime/compose_message.ts";
+import type { ComposedMessage } from "../mime/compose_message.ts";
 import type { Mail } from "../mime/mail.ts";
 import { signPrepared } from "../dkim/_sign_prepared.ts";
-import { chooseMechanism, startSasl } from "../sasl/_sasl.ts";
+import { chooseMechanism, loadSasl, startSasl } from "../sasl/_sasl.ts";
 import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
 import { failureReason } from "../transport/connection_failure.ts";
 import { defaultConnect } from "../transport/default_connect.ts";
@@ -21,6 +18,7 @@ import {
   planEnvelope,
 } from "./_envelope.ts";
 import { internals, type SendPhase } from "./_internals.ts";
+import { loadedMime, loadMime } from "./_lazy_parts.ts";
 import { isLoopback } from "./_loopback.ts";
 import { blockedPortError, portBlock } from "./_platform_ports.ts";
 import { type Chunk, MessageReader } from "./_message_reader.ts";
@@ -218,6 +216,9 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const settings = resolveOptions(options);
     const { signal, timeouts } = settings;
     signal?.throwIfAborted();
+    // Loaded while the connection opens; awaited with the set-up below.
+    const parts = loadParts(settings);
+    parts.catch(() => {});
     // A DKIM key WebCrypto refuses fails here, before anything is sent.
     await settings.dkim?.ready();
     const wire = await open(settings);
@@ -225,7 +226,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     const onAbort = () => wire.fail(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      await client.#setUp();
+      await Promise.all([client.#setUp(), parts]);
     } catch (error) {
       await client.#abandon(timeouts.quit);
       signal?.removeEventListener("abort", onAbort);
@@ -1212,6 +1213,11 @@ function connectFailure(error: unknown, where: string): SmtpError {
   }
 }
 
+/** Loads what the session's options need beyond the core. */
+function loadParts(settings: SessionSettings): Promise<unknown> {
+  return settings.auth ? Promise.all([loadMime(), loadSasl()]) : loadMime();
+}
+
 /** The message to send, and the composer's output when it was a `Mail`. */
 function prepare(
   message: Mail | RawMessage,
@@ -1220,7 +1226,7 @@ function prepare(
   if (typeof message !== "object" || message === null) {
     throw new TypeError("Cannot send message: expected a Mail or a RawMessage");
   }
-  const composed = composeMessage(message);
+  const composed = loadedMime().composeMessage(message);
   return {
     prepared: {
       from: composed.envelope.from,
