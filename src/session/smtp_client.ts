@@ -619,6 +619,25 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
   }
 
   /**
+   * The message source of a transaction, read under the data timeout, and
+   * closed when the send is aborted or the connection fails.
+   */
+  #reader(
+    prepared: OutgoingMessage,
+    command: "DATA" | "BDAT",
+    job: Job,
+  ): MessageReader {
+    const reader = new MessageReader(
+      prepared.body,
+      command,
+      this.#settings.timeouts.data,
+      AbortSignal.any([job.stop, this.#failed.signal]),
+    );
+    job.onAbort((reason) => reader.close(reason));
+    return reader;
+  }
+
+  /**
    * A transaction with DATA. Nothing is sent until the message produced its
    * first bytes, so a source that fails or stalls leaves the session as it
    * was. Under PIPELINING, MAIL, every RCPT and DATA go in one write.
@@ -631,13 +650,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
   ): Promise<SendResult> {
     const { timeouts, lmtp } = this.#settings;
     const wire = this.#wire;
-    const reader = new MessageReader(
-      prepared.body,
-      "DATA",
-      timeouts.data,
-      AbortSignal.any([job.stop, this.#failed.signal]),
-    );
-    job.onAbort((reason) => reader.close(reason));
+    const reader = this.#reader(prepared, "DATA", job);
     try {
       let current = await reader.read() as Chunk & { done: false };
       const outcome = this.#capabilities.pipelining
@@ -703,15 +716,9 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
     job: Job,
     hooks: SendHooks,
   ): Promise<SendResult> {
-    const { timeouts, lmtp } = this.#settings;
+    const { lmtp } = this.#settings;
     const wire = this.#wire;
-    const reader = new MessageReader(
-      prepared.body,
-      "BDAT",
-      timeouts.data,
-      AbortSignal.any([job.stop, this.#failed.signal]),
-    );
-    job.onAbort((reason) => reader.close(reason));
+    const reader = this.#reader(prepared, "BDAT", job);
     const sent = () => {
       job.written();
       if (hooks.quitAfter) this.#quitBehindData();
