@@ -1,11 +1,13 @@
 /**
- * Test certificates made with `openssl`, once per process: a small CA and
- * leaves signed by it. rustls (Deno's TLS) refuses a self-signed CA used as
- * the server's own certificate, so every server gets a leaf and every client
- * trusts the CA.
+ * Test certificates for the servers of the harness, made once per process
+ * by the suite's one generator (`cert_files.ts`) and kept on disk, readable
+ * by every user, until the process unloads: a small CA and leaves signed by
+ * it, and a leaf of an unrelated CA.
  *
  * @module
  */
+
+import { writeCertDir } from "./cert_files.ts";
 
 /** PEM material and the files holding it, for a server and its clients. */
 export interface TestCerts {
@@ -80,101 +82,6 @@ function makeMaterial(): Promise<Material> {
   return material;
 }
 
-async function openssl(cwd: string, args: string[]): Promise<void> {
-  const { code, stderr } = await new Deno.Command("openssl", {
-    args,
-    cwd,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (code !== 0) {
-    throw new Error(
-      `Cannot make test certificates: openssl ${args[0]} exited with ${code}: ${
-        new TextDecoder().decode(stderr).trim()
-      }`,
-    );
-  }
-}
-
-function serial(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  bytes[0]! &= 0x7f; // positive
-  return bytes.toHex();
-}
-
-const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-
-async function makeCa(dir: string, name: string, cn: string): Promise<void> {
-  await openssl(dir, [
-    "req",
-    "-x509",
-    ...EC,
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "3650",
-    "-subj",
-    `/CN=${cn}`,
-    "-addext",
-    "basicConstraints=critical,CA:TRUE",
-    "-addext",
-    "keyUsage=critical,keyCertSign,cRLSign",
-  ]);
-}
-
-async function makeLeaf(
-  dir: string,
-  ca: string,
-  name: string,
-  cn: string,
-  san: string,
-): Promise<void> {
-  await Deno.writeTextFile(
-    `${dir}/${name}.ext`,
-    [
-      `subjectAltName=${san}`,
-      "basicConstraints=critical,CA:FALSE",
-      "keyUsage=critical,digitalSignature,keyEncipherment",
-      "extendedKeyUsage=serverAuth",
-      "",
-    ].join("\n"),
-  );
-  await openssl(dir, [
-    "req",
-    "-new",
-    ...EC,
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    `/CN=${cn}`,
-  ]);
-  await openssl(dir, [
-    "x509",
-    "-req",
-    "-in",
-    `${name}.csr`,
-    "-CA",
-    `${ca}.pem`,
-    "-CAkey",
-    `${ca}.key`,
-    "-set_serial",
-    `0x${serial()}`,
-    "-out",
-    `${name}.pem`,
-    "-days",
-    "3650",
-    "-extfile",
-    `${name}.ext`,
-  ]);
-}
-
 async function load(dir: string, ca: string, leaf: string): Promise<TestCerts> {
   const caFile = `${dir}/${ca}.pem`;
   const certFile = `${dir}/${leaf}.pem`;
@@ -197,22 +104,13 @@ async function generate(): Promise<Material> {
   // Files are readable by everyone: smtp-sink and friends may drop
   // privileges, and the keys protect nothing but loopback tests.
   await Deno.chmod(dir, 0o755);
-  const local = "DNS:localhost,IP:127.0.0.1,IP:::1";
-  await Promise.all([
-    makeCa(dir, "ca", "sendmail test CA"),
-    makeCa(dir, "untrusted-ca", "sendmail untrusted test CA"),
-  ]);
-  await Promise.all([
-    makeLeaf(dir, "ca", "localhost", "localhost", local),
-    makeLeaf(dir, "untrusted-ca", "untrusted", "localhost", local),
-    makeLeaf(dir, "ca", "wrong-name", "wrong.example", "DNS:wrong.example"),
-  ]);
+  await writeCertDir(dir);
   for await (const entry of Deno.readDir(dir)) {
     await Deno.chmod(`${dir}/${entry.name}`, 0o644);
   }
   const [good, untrusted, wrongName] = await Promise.all([
     load(dir, "ca", "localhost"),
-    load(dir, "untrusted-ca", "untrusted"),
+    load(dir, "unknown-ca", "unknown"),
     load(dir, "ca", "wrong-name"),
   ]);
   return { dir, good, untrusted, wrongName };
