@@ -42,6 +42,9 @@ const PLAINTEXT_PREFERENCE: readonly AuthMechanism[] = [
   "LOGIN",
 ];
 
+/** Mechanisms any password store can check: see `fallbackMechanism`. */
+const PASSWORD_FALLBACK: readonly AuthMechanism[] = ["PLAIN", "LOGIN"];
+
 /**
  * Picks the mechanism to authenticate with.
  *
@@ -52,7 +55,8 @@ const PLAINTEXT_PREFERENCE: readonly AuthMechanism[] = [
  * SCRAM, then CRAM-MD5, as they do not reveal the password, then PLAIN and
  * LOGIN. SCRAM is passed over when SASLprep refuses the user name or the
  * password (a tab, a private-use character, mixed-direction text …), as it
- * could not carry them.
+ * could not carry them. When the server refuses SCRAM chosen this way, the
+ * session tries PLAIN or LOGIN once (see {@linkcode fallbackMechanism}).
  *
  * @param offered The mechanisms of the EHLO `AUTH` keyword, any case.
  * @param auth The credentials.
@@ -100,4 +104,38 @@ export function chooseMechanism(
     }: server offers only ${list}`,
     { kind: "auth", command: "AUTH" },
   );
+}
+
+/**
+ * What to try after SCRAM, chosen by the client itself, was refused with
+ * 535. A server may offer SCRAM to every account and accept it only from
+ * those it keeps SCRAM credentials for: Dovecot with passwords stored as
+ * crypt hashes refuses SCRAM and accepts PLAIN for the same password, and
+ * most mail clients try the next mechanism. PLAIN, then LOGIN, can be
+ * checked against any password store. Nothing when the caller named the
+ * mechanism, when the credential is a token, or after anything but SCRAM
+ * (CRAM-MD5 needs the same stored plaintext SCRAM-less servers lack, and a
+ * refused PLAIN means the password is wrong).
+ *
+ * Only a refusal leads here, never a SCRAM server that failed to prove it
+ * knows the password: that may be an impostor, and gets no password.
+ *
+ * @param offered The mechanisms of the EHLO `AUTH` keyword, any case.
+ * @param auth The credentials.
+ * @param refused The mechanism the server refused.
+ * @returns The mechanism to try, or `undefined`.
+ */
+export function fallbackMechanism(
+  offered: readonly string[],
+  auth: PasswordAuth | TokenAuth,
+  refused: AuthMechanism,
+): AuthMechanism | undefined {
+  if (
+    auth.mechanism !== undefined || isTokenAuth(auth) ||
+    !SCRAM_MECHANISMS.includes(refused)
+  ) {
+    return undefined;
+  }
+  const available = new Set(offered.map((name) => name.toUpperCase()));
+  return PASSWORD_FALLBACK.find((mechanism) => available.has(mechanism));
 }

@@ -21,7 +21,7 @@ import type { SaslSession } from "./_sasl_session.ts";
 import type { AuthMechanism, PasswordAuth, TokenAuth } from "./credentials.ts";
 
 export { checkAuth } from "./_check_auth.ts";
-export { chooseMechanism } from "./_choose_mechanism.ts";
+export { chooseMechanism, fallbackMechanism } from "./_choose_mechanism.ts";
 export type { SaslSession } from "./_sasl_session.ts";
 
 type Mechanisms = typeof import("./_mechanisms.ts");

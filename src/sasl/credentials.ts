@@ -25,7 +25,12 @@ export interface PasswordAuth {
    * (UTF-8).
    */
   password: string;
-  /** The mechanism to use. @default {the strongest one offered} */
+  /**
+   * The mechanism to use, and no other. Left out, the strongest one
+   * offered; when that is SCRAM and the server refuses it (an account
+   * stored as a password hash), PLAIN or LOGIN is tried once.
+   * @default {the strongest one offered}
+   */
   mechanism?: AuthMechanism;
 }
 

@@ -7,8 +7,17 @@ import { SmtpError } from "../protocol/smtp_error.ts";
 import type { ComposedMessage } from "../mime/compose_message.ts";
 import type { Mail } from "../mime/mail.ts";
 import { signPrepared } from "../dkim/_sign_prepared.ts";
-import { chooseMechanism, loadSasl, startSasl } from "../sasl/_sasl.ts";
-import type { PasswordAuth, TokenAuth } from "../sasl/credentials.ts";
+import {
+  chooseMechanism,
+  fallbackMechanism,
+  loadSasl,
+  startSasl,
+} from "../sasl/_sasl.ts";
+import type {
+  AuthMechanism,
+  PasswordAuth,
+  TokenAuth,
+} from "../sasl/credentials.ts";
 import { failureReason } from "../transport/connection_failure.ts";
 import { defaultConnect } from "../transport/default_connect.ts";
 import { readPlatformSnapshot } from "../transport/_platform_snapshot.ts";
@@ -398,7 +407,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
   }
 
   async #authenticate(auth: PasswordAuth | TokenAuth): Promise<void> {
-    const { hostname, port } = this.#settings;
+    const { hostname } = this.#settings;
     const caps = this.#capabilities;
     if (!caps.has("AUTH")) {
       throw new SmtpError(
@@ -417,6 +426,26 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
       );
     }
     const mechanism = chooseMechanism(caps.auth, auth, this.secure);
+    try {
+      await this.#saslExchange(auth, mechanism);
+    } catch (error) {
+      // SCRAM the client chose, refused: the account may have no SCRAM
+      // credentials. One more try with a mechanism any store can check.
+      const next = error instanceof SmtpError && error.code === 535
+        ? fallbackMechanism(caps.auth, auth, mechanism)
+        : undefined;
+      if (next === undefined) throw error;
+      this.#wire.info(`AUTH ${mechanism} refused; trying ${next}`);
+      await this.#saslExchange(auth, next);
+    }
+  }
+
+  /** One SASL exchange; resolves on 235 (and, for SCRAM, a proven server). */
+  async #saslExchange(
+    auth: PasswordAuth | TokenAuth,
+    mechanism: AuthMechanism,
+  ): Promise<void> {
+    const { hostname, port } = this.#settings;
     const sasl = await startSasl(auth, mechanism, hostname, port);
     let reply = await this.#command(
       cmd.auth(mechanism, sasl.initialResponse),

@@ -10,7 +10,8 @@
  * every mechanism (PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1, SCRAM-SHA-256); one
  * stored as `{SCRAM-SHA-256}` credentials (made by `doveadm pw`) serves
  * PLAIN, LOGIN and SCRAM-SHA-256 only, as on a server that never keeps the
- * password itself. A per-account `quota` makes LMTP refuse a message for
+ * password itself; one stored as a `{SHA512-CRYPT}` hash serves PLAIN and
+ * LOGIN only, as on most servers (SCRAM is still offered). A per-account `quota` makes LMTP refuse a message for
  * that recipient after the data (`552 5.2.2`), the per-recipient failure
  * RFC 2033 exists for.
  *
@@ -33,9 +34,10 @@ export interface DovecotUser {
   /**
    * How the password is stored: `"PLAIN"` serves every mechanism,
    * `"SCRAM-SHA-256"` (credentials from `doveadm pw`) serves PLAIN, LOGIN
-   * and SCRAM-SHA-256 but not CRAM-MD5 or SCRAM-SHA-1. @default {"PLAIN"}
+   * and SCRAM-SHA-256 but not CRAM-MD5 or SCRAM-SHA-1, `"SHA512-CRYPT"` (a
+   * crypt(3) hash) serves PLAIN and LOGIN only. @default {"PLAIN"}
    */
-  scheme?: "PLAIN" | "SCRAM-SHA-256";
+  scheme?: "PLAIN" | "SCRAM-SHA-256" | "SHA512-CRYPT";
   /** A maildir quota such as `"1K"`: LMTP refuses a larger message. */
   quota?: string;
 }
@@ -122,17 +124,21 @@ function nobody(): { uid: number; gid: number } {
   return { uid: 65534, gid: 65534 };
 }
 
-async function scramCredentials(password: string): Promise<string> {
+/** A password stored as `scheme` would be, made by `doveadm pw`. */
+async function storedCredentials(
+  scheme: "SCRAM-SHA-256" | "SHA512-CRYPT",
+  password: string,
+): Promise<string> {
   const { code, stdout, stderr } = await new Deno.Command("doveadm", {
-    args: ["pw", "-s", "SCRAM-SHA-256", "-p", password],
+    args: ["pw", "-s", scheme, "-p", password],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(stdout).trim();
-  if (code !== 0 || !text.startsWith("{SCRAM-SHA-256}")) {
+  if (code !== 0 || !text.startsWith(`{${scheme}}`)) {
     throw new Error(
-      `Cannot make SCRAM-SHA-256 credentials: doveadm pw exited with ${code}: ${
+      `Cannot make ${scheme} credentials: doveadm pw exited with ${code}: ${
         new TextDecoder().decode(stderr).trim()
       }`,
     );
@@ -196,9 +202,9 @@ export async function startDovecot(
     const lines: string[] = [];
     for (const user of users) {
       const name = field(user.username, "a user name");
-      const secret = user.scheme === "SCRAM-SHA-256"
-        ? await scramCredentials(user.password)
-        : `{PLAIN}${field(user.password, "a password")}`;
+      const secret = user.scheme === undefined || user.scheme === "PLAIN"
+        ? `{PLAIN}${field(user.password, "a password")}`
+        : await storedCredentials(user.scheme, user.password);
       const extra = user.quota
         ? `userdb_quota_rule=*:storage=${field(user.quota, "a quota")}`
         : "";

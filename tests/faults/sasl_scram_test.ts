@@ -151,3 +151,81 @@ Deno.test("SmtpClient refuses a SCRAM iteration count that would burn its CPU, c
   );
   await server.finished();
 });
+
+/** Reads `AUTH SCRAM-SHA-256 …` and refuses it as Dovecot does an account without SCRAM credentials. */
+async function refuseScram(conn: ScriptedConnection): Promise<void> {
+  const scram = scramServer({ password: auth.password, hash: "sha256" });
+  await conn.write(`334 ${b64(scram.first(await readAuth(conn)))}\r\n`);
+  await conn.readLine();
+  await conn.write("535 5.7.8 Error: authentication failed\r\n");
+}
+
+Deno.test("SmtpClient tries PLAIN once when the server refuses the SCRAM it chose (an account without SCRAM credentials)", async () => {
+  let plainLine = "";
+  await using server = await authServer("SCRAM-SHA-256 PLAIN", async (conn) => {
+    await refuseScram(conn);
+    plainLine = (await conn.readLine()) ?? "";
+    await conn.write("235 2.7.0 Authentication successful\r\n");
+    assert.deepEqual(await drain(conn), ["QUIT"]);
+  });
+  const log: string[] = [];
+  const client = await SmtpClient.connect(
+    plain(server, { auth, logger: (entry) => log.push(entry.text) }),
+  );
+  await client.quit();
+  await server.finished();
+  assert.equal(plainLine, `AUTH PLAIN ${b64(`\0joe\0${auth.password}`)}`);
+  assert.ok(
+    log.includes("AUTH SCRAM-SHA-256 refused; trying PLAIN"),
+    log.join("\n"),
+  );
+  assert.ok(!log.join("\n").includes(auth.password));
+});
+
+Deno.test("SmtpClient reports the PLAIN refusal after SCRAM and PLAIN are both refused, and tries nothing more", async () => {
+  let lines: string[] = [];
+  await using server = await authServer(
+    "SCRAM-SHA-256 SCRAM-SHA-1 PLAIN LOGIN CRAM-MD5",
+    async (conn) => {
+      await refuseScram(conn);
+      assert.match((await conn.readLine()) ?? "", /^AUTH PLAIN /);
+      await conn.write("535 5.7.8 Error: authentication failed\r\n");
+      lines = await drain(conn);
+    },
+  );
+  await rejectsWith(SmtpClient.connect(plain(server, { auth })), {
+    kind: "auth",
+    temporary: false,
+    command: "AUTH",
+    message: /^Cannot authenticate with PLAIN: server replied 535/,
+  });
+  await server.finished();
+  assert.deepEqual(lines, ["QUIT"]);
+});
+
+Deno.test("SmtpClient does not fall back from a SCRAM the caller named, nor after a temporary refusal", async () => {
+  for (
+    const [options, reply] of [
+      [{ ...auth, mechanism: "SCRAM-SHA-256" as const }, "535 5.7.8 no"],
+      [auth, "454 4.7.0 Temporary authentication failure"],
+    ] as const
+  ) {
+    let lines: string[] = [];
+    await using server = await authServer(
+      "SCRAM-SHA-256 PLAIN",
+      async (conn) => {
+        await readAuth(conn);
+        await conn.write(`${reply}\r\n`);
+        lines = await drain(conn);
+      },
+    );
+    await rejectsWith(SmtpClient.connect(plain(server, { auth: options })), {
+      kind: "auth",
+      temporary: reply.startsWith("4"),
+      command: "AUTH",
+      message: /^Cannot authenticate with SCRAM-SHA-256/,
+    });
+    await server.finished();
+    assert.deepEqual(lines, ["QUIT"]);
+  }
+});

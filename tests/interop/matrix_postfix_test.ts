@@ -43,6 +43,8 @@ import {
 const JOE = { username: "joe", password: "s3cret pass" };
 /** Stored as SCRAM-SHA-256 credentials: PLAIN, LOGIN, SCRAM-SHA-256 only. */
 const SAM = { username: "sam", password: "scram-only pw" };
+/** Stored as a crypt(3) hash: PLAIN and LOGIN only, though SCRAM is offered. */
+const KIM = { username: "kim", password: "hashed pw" };
 
 /** The mechanisms the library's client offers, tried in every TLS mode. */
 const MECHANISMS: AuthMechanism[] = [
@@ -183,7 +185,11 @@ Deno.test(interop({
   async fn(t) {
     const certs = await makeTestCerts();
     await using dovecot = await startDovecot({
-      users: [JOE, { ...SAM, scheme: "SCRAM-SHA-256" }],
+      users: [
+        JOE,
+        { ...SAM, scheme: "SCRAM-SHA-256" },
+        { ...KIM, scheme: "SHA512-CRYPT" },
+      ],
     });
     await using postfix = await startPostfix({
       certs,
@@ -434,6 +440,62 @@ Deno.test(interop({
         assert.equal(s.counts.auth, "0/1");
         assert.deepEqual(await postfix.newMessages(), []);
         return { used: ["STARTTLS", "AUTH CRAM-MD5 refused (535)"] };
+      },
+    );
+
+    await matrixStep(
+      t,
+      "SmtpClient falls back to PLAIN when Dovecot offers SCRAM but keeps only a password hash",
+      {
+        server,
+        mode: "STARTTLS (submission, AUTH required)",
+        mechanism: "chosen by the client (hash-only account)",
+        client: "SmtpClient",
+        payload: "test message",
+      },
+      () =>
+        clientCell(
+          setup,
+          "submission",
+          [TEST_MESSAGE],
+          { auth: KIM },
+          (s, log) => {
+            // SCRAM refused (Dovecot has no SCRAM credentials), then PLAIN.
+            assert.equal(s.saslMethod, "PLAIN");
+            assert.equal(s.counts.auth, "1/2", s.lines.join("\n"));
+            assert.ok(
+              log.sent.some((line) => line.startsWith("AUTH SCRAM-SHA-256")),
+              log.sent.join("\n"),
+            );
+          },
+        ),
+    );
+
+    await matrixStep(
+      t,
+      "SmtpClient rejects with a permanent auth SmtpError, trying nothing else, when SCRAM-SHA-256 is named for a hash-only account",
+      {
+        server,
+        mode: "STARTTLS (submission, AUTH required)",
+        mechanism: "SCRAM-SHA-256 (hash-only account)",
+        client: "SmtpClient",
+        payload: "none (refused)",
+      },
+      async () => {
+        const mark = postfix.log.split("\n").length;
+        const error = await SmtpClient.connect(
+          options(setup, "submission", {
+            auth: { ...KIM, mechanism: "SCRAM-SHA-256" },
+          }),
+        ).then(() => assert.fail("authenticated"), (e) => e);
+        assert.ok(error instanceof SmtpError, String(error));
+        assert.equal(error.kind, "auth");
+        assert.equal(error.code, 535);
+        assert.equal(error.temporary, false);
+        const s = await session(postfix, "submission", mark);
+        assert.equal(s.counts.auth, "0/1");
+        assert.deepEqual(await postfix.newMessages(), []);
+        return { used: ["STARTTLS", "AUTH SCRAM-SHA-256 refused (535)"] };
       },
     );
 

@@ -1,7 +1,7 @@
 // chooseMechanism(): which mechanism, from the offer and the credential.
 
 import assert from "node:assert/strict";
-import { chooseMechanism } from "../../src/sasl/_sasl.ts";
+import { chooseMechanism, fallbackMechanism } from "../../src/sasl/_sasl.ts";
 import type { SmtpError } from "../../src/protocol/smtp_error.ts";
 import { assertSmtpError, password, token } from "./_helpers.ts";
 
@@ -197,4 +197,34 @@ Deno.test("chooseMechanism() passes over SCRAM when SASLprep refuses the passwor
       }, true),
     TypeError,
   );
+});
+
+Deno.test("fallbackMechanism() offers PLAIN, then LOGIN, after a refused SCRAM the client chose", () => {
+  const offered = ["SCRAM-SHA-256", "SCRAM-SHA-1", "LOGIN", "PLAIN"];
+  assert.equal(fallbackMechanism(offered, password, "SCRAM-SHA-256"), "PLAIN");
+  assert.equal(fallbackMechanism(offered, password, "SCRAM-SHA-1"), "PLAIN");
+  assert.equal(
+    fallbackMechanism(["scram-sha-256", "login"], password, "SCRAM-SHA-256"),
+    "LOGIN",
+  );
+  // Nothing that could check a hashed password is left.
+  assert.equal(
+    fallbackMechanism(["SCRAM-SHA-256", "CRAM-MD5"], password, "SCRAM-SHA-256"),
+    undefined,
+  );
+});
+
+Deno.test("fallbackMechanism() offers nothing after PLAIN, for a named mechanism, or for a token", () => {
+  const offered = ["SCRAM-SHA-256", "PLAIN", "LOGIN", "XOAUTH2", "OAUTHBEARER"];
+  assert.equal(fallbackMechanism(offered, password, "PLAIN"), undefined);
+  assert.equal(fallbackMechanism(offered, password, "CRAM-MD5"), undefined);
+  assert.equal(
+    fallbackMechanism(
+      offered,
+      { ...password, mechanism: "SCRAM-SHA-256" },
+      "SCRAM-SHA-256",
+    ),
+    undefined,
+  );
+  assert.equal(fallbackMechanism(offered, token, "OAUTHBEARER"), undefined);
 });
