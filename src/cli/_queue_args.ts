@@ -7,13 +7,11 @@
  */
 import type { CliArgs, OutboxCommand } from "./parse_args.ts";
 import { CliError } from "./cli_error.ts";
+import { hasControl } from "../protocol/_control.ts";
 import { ExitCode } from "./exit_code.ts";
 
 const usage = (message: string): CliError =>
   new CliError(message, ExitCode.USAGE);
-
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x1f\x7f]/;
 
 /**
  * Reads `--outbox ACTION [ID]`.
@@ -32,7 +30,7 @@ export function parseOutboxCommand(
     if (id === undefined || id === "" || id.startsWith("-")) {
       throw usage(`Option --outbox ${action} needs an entry ID`);
     }
-    if (CONTROL.test(id)) {
+    if (hasControl(id)) {
       throw usage(
         `Invalid argument of --outbox ${action}: it contains a control character`,
       );

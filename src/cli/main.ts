@@ -14,6 +14,7 @@ import { type CliArgs, parseArgs } from "./parse_args.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 import { describeReply } from "../protocol/_describe_reply.ts";
 import { printable } from "../protocol/_control.ts";
+import { toHex } from "../protocol/_base64.ts";
 import {
   outboxCommand,
   type QueueHost,
@@ -161,9 +162,7 @@ function defaultSender(host: SettingsHost): string {
  * date`, for `-oR`.
  */
 function submissionStamp(host: SettingsHost, now: Date): string {
-  const id = [...crypto.getRandomValues(new Uint8Array(6))].map((b) =>
-    b.toString(16).padStart(2, "0")
-  ).join("").toUpperCase();
+  const id = toHex(crypto.getRandomValues(new Uint8Array(6))).toUpperCase();
   try {
     return formatReceived({
       from: { user: `${localUser(host)}@localhost` },

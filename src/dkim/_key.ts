@@ -6,7 +6,7 @@
  * @module
  */
 
-import { fromBase64 } from "../protocol/_base64.ts";
+import { fromBase64, toHex } from "../protocol/_base64.ts";
 import type { DkimAlgorithm } from "./dkim_options.ts";
 import { derLength, derSequence, MIN_RSA_BITS, RSA_ALGORITHM } from "./_der.ts";
 
@@ -21,8 +21,6 @@ export interface KeyInfo {
   /** The caller's key. */
   cryptoKey?: CryptoKey;
 }
-
-/** The shortest RSA key a signer may use (RFC 8301 §3.2). */
 
 const RSA_ENCRYPTION = "2a864886f70d010101"; // 1.2.840.113549.1.1.1
 const ED25519 = "2b6570"; // 1.3.101.112
@@ -78,11 +76,7 @@ function sequence(der: Uint8Array, tlv: Tlv, what: string): Tlv[] {
 }
 
 function hex(der: Uint8Array, tlv: Tlv): string {
-  let out = "";
-  for (let i = tlv.start; i < tlv.end; i++) {
-    out += der[i]!.toString(16).padStart(2, "0");
-  }
-  return out;
+  return toHex(der.subarray(tlv.start, tlv.end));
 }
 
 /** The bit length of a DER INTEGER (a positive one: leading zeros skipped). */

@@ -30,8 +30,6 @@ export class KeyError extends Error {
   override name = "KeyError";
 }
 
-/** RSA keys shorter than this verify nothing (RFC 8301 §3.2). */
-
 function fail(reason: string): never {
   throw new KeyError(reason);
 }

@@ -21,7 +21,6 @@ export interface Signer {
   headerFieldNames?: string[];
   timestamp?: Date;
   expiresIn?: number;
-  key: KeyInfo;
   /** The imported key (imported once, on first use). */
   cryptoKey(): Promise<CryptoKey>;
 }
@@ -176,7 +175,6 @@ function checkOne(options: unknown, what: string): {
     algorithm: key.algorithm,
     headerCanon,
     bodyCanon,
-    key,
     cryptoKey: () => (imported ??= importKey(key)),
   };
   if (headerFieldNames) signer.headerFieldNames = headerFieldNames;

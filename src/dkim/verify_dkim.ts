@@ -1,5 +1,9 @@
 import { fromBase64 } from "../protocol/_base64.ts";
-import { concatBytes } from "../protocol/_bytes.ts";
+import {
+  assertBytes,
+  concatBytes,
+  constantTimeEqual,
+} from "../protocol/_bytes.ts";
 import {
   BodyHash,
   type Canon,
@@ -13,7 +17,6 @@ import {
 import { KeyError, type PublicKey, readKeyRecord } from "./_public_key.ts";
 import { parseTagList, type Tag } from "./_tag_list.ts";
 import type { DkimAlgorithm } from "./dkim_options.ts";
-import { assertBytes } from "../protocol/_bytes.ts";
 
 /**
  * The outcome of one signature (RFC 8601 §2.7.1): `pass`; `fail` (the
@@ -256,13 +259,6 @@ function parseSignature(field: HeaderField, result: DkimResult): Parsed {
     strictIdentity: identity.slice(identity.lastIndexOf("@") + 1)
       .toLowerCase().replace(/\.$/, ""),
   };
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 /** The message as a stream. */
@@ -566,7 +562,7 @@ export async function verifyDkim(
         `the body is shorter (${body.length} octets) than l=${signature.bodyLength}`,
       );
     }
-    if (!equalBytes(body.hash, signature.bodyHash)) {
+    if (!constantTimeEqual(body.hash, signature.bodyHash)) {
       throw new SignatureError("fail", "body hash did not verify");
     }
     let data = "";

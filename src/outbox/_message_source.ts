@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../protocol/_bytes.ts";
 import { checkMailbox } from "../protocol/_command.ts";
 import { hasControlOrC1 } from "../protocol/_control.ts";
 import { composeMessage } from "../mime/compose_message.ts";
@@ -138,12 +139,7 @@ export function tapMessageId(
   const finish = () => {
     if (done) return;
     done = true;
-    const bytes = new Uint8Array(seen);
-    let offset = 0;
-    for (const part of head) {
-      bytes.set(part, offset);
-      offset += part.length;
-    }
+    const bytes = concatBytes(head, seen);
     head.length = 0;
     found(findMessageId(bytes));
   };

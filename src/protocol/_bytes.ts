@@ -52,3 +52,17 @@ export function assertBytes(
     `Cannot ${what}: the message stream yielded ${kind}, not a Uint8Array (encode text with TextEncoderStream)`,
   );
 }
+
+/**
+ * Compares two byte strings in time that depends on their length only.
+ *
+ * @param a The first.
+ * @param b The second.
+ * @returns Whether they are equal.
+ */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
+  return difference === 0;
+}

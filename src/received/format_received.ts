@@ -1,12 +1,9 @@
 import { hasControlOrC1 } from "../protocol/_control.ts";
 import { formatDate } from "../mime/_date.ts";
+import { FOLD_AT, MAX_LINE } from "../mime/_header.ts";
 import { isIpv4, parseIp } from "./_ip.ts";
 import type { ReceivedFieldInit } from "./received_field.ts";
 
-/** The longest line RFC 5322 §2.1.1 recommends, "Received: " included. */
-const FOLD_AT = 78;
-/** The longest line RFC 5322 allows. */
-const MAX_LINE = 998;
 const PREFIX = "Received: ".length;
 
 const KEYWORDS = /^(?:from|by|via|with|id|for)$/i;

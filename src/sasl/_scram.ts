@@ -24,6 +24,7 @@
  */
 
 import { fromBase64, toBase64 } from "../protocol/_base64.ts";
+import { constantTimeEqual } from "../protocol/_bytes.ts";
 import { escapeSaslName } from "./_sasl_name.ts";
 import { Exchange, quote, type SaslSession } from "./_sasl_session.ts";
 import { prepareScramCredentials } from "./_scram_credentials.ts";
@@ -84,20 +85,6 @@ const ERROR_VALUE = /^[a-z][a-z0-9-]{0,63}$/;
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Compares two byte strings in time that depends on their length only.
- *
- * @param a The first.
- * @param b The second.
- * @returns Whether they are equal.
- */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
-  return difference === 0;
-}
 
 class Scram extends Exchange {
   readonly #hash: "SHA-256" | "SHA-1";

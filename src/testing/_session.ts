@@ -955,14 +955,14 @@ export class ServerSession {
     }
     this.#info(`Message data: ${size} bytes`);
     this.#client(".");
-    if (limit > 0 && size > limit) return await this.#oversized("DATA", size);
+    if (limit > 0 && size > limit) return await this.#oversized(size);
     await this.#messageEnd(concatBytes(parts), "DATA");
   }
 
-  /** A message over the SIZE limit: refused, nothing of it kept. */
-  async #oversized(verb: "DATA" | "BDAT", size: number): Promise<void> {
+  /** A DATA message over the SIZE limit: refused, nothing of it kept. */
+  async #oversized(size: number): Promise<void> {
     this.#info(`Message refused: ${size} octets exceed the SIZE limit`);
-    await this.#dispatch(verb === "DATA" ? "DATA_END" : "BDAT", "", "", {
+    await this.#dispatch("DATA_END", "", "", {
       run: () =>
         this.#reply(
           552,
@@ -1060,15 +1060,7 @@ export class ServerSession {
     if (this.#config.lmtp) return await this.#lmtpEnd(message, transfer);
     await this.#dispatch("DATA_END", "", "", {
       run: () => {
-        const limit = this.#config.sizeLimit ?? 0;
-        if (limit > 0 && message.length > limit) {
-          this.#reply(
-            552,
-            "5.3.4",
-            "Message size exceeds fixed maximum message size",
-          );
-          return;
-        }
+        // Over SIZE was refused before here (#oversized, BDAT discard).
         const id = crypto.randomUUID().slice(0, 8).toUpperCase();
         this.#reply(250, "2.0.0", `OK: queued as ${id}`);
         this.#deliver(message, transfer, id);
@@ -1083,19 +1075,10 @@ export class ServerSession {
     message: Uint8Array,
     transfer: "DATA" | "BDAT",
   ): Promise<void> {
-    const limit = this.#config.sizeLimit ?? 0;
     const delivered: string[] = [];
     for (const recipient of this.#to) {
       await this.#dispatch("DATA_END", "", recipient, {
         run: () => {
-          if (limit > 0 && message.length > limit) {
-            this.#reply(
-              552,
-              "5.3.4",
-              "Message size exceeds fixed maximum message size",
-            );
-            return;
-          }
           this.#reply(250, "2.0.0", `<${recipient}> delivered`);
           delivered.push(recipient);
         },

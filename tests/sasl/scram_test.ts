@@ -2,8 +2,8 @@
 // vectors, a round trip against a node:crypto server, and hostile servers.
 
 import assert from "node:assert/strict";
+import { constantTimeEqual } from "../../src/protocol/_bytes.ts";
 import {
-  constantTimeEqual,
   MAX_ITERATIONS,
   MIN_ITERATIONS,
   type ScramMechanism,

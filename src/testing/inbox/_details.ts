@@ -7,6 +7,7 @@
  * @module
  */
 
+import { hasControlOrC1 } from "../../protocol/_control.ts";
 import { toBase64 } from "../../protocol/_base64.ts";
 import type { DkimResult, TxtResolver } from "../../dkim/verify_dkim.ts";
 import { verifyDkim } from "../../dkim/verify_dkim.ts";
@@ -118,13 +119,9 @@ function hopsOf(entry: Entry): Hop[] {
 /** A name to save a part under, never empty, without path or controls. */
 export function fileName(entry: Entry, part: MimePart): string {
   // Control characters and path separators become "_".
-  const given = [...(part.filename ?? "")].map((c) => {
-    const code = c.codePointAt(0)!;
-    return code < 0x20 || (code >= 0x7f && code <= 0x9f) || c === "/" ||
-        c === "\\"
-      ? "_"
-      : c;
-  }).join("").trim();
+  const given = [...(part.filename ?? "")].map((c) =>
+    hasControlOrC1(c) || c === "/" || c === "\\" ? "_" : c
+  ).join("").trim();
   if (given !== "" && given !== "." && given !== "..") return given;
   const extension = part.type === "message/rfc822"
     ? "eml"
