@@ -98,7 +98,6 @@ class Job {
   readonly previous: Turn;
   /** This send's own turn (the next send's `previous`). */
   readonly own: Turn;
-  readonly #stop: AbortController = new AbortController();
   #cleanups: ((reason: unknown) => void)[] = [];
   #aborted: { reason: unknown } | undefined;
   #written: () => void;
@@ -134,19 +133,17 @@ class Job {
     this.#written();
   }
 
-  /** Aborts when the send is aborted while it runs. */
-  get stop(): AbortSignal {
-    return this.#stop.signal;
-  }
-
-  /** Runs `cleanup` at once if the send is aborted while it runs. */
+  /**
+   * Runs `cleanup` at once when the send is aborted while it runs (or now,
+   * when it already was).
+   */
   onAbort(cleanup: (reason: unknown) => void): void {
-    this.#cleanups.push(cleanup);
+    if (this.#aborted) cleanup(this.#aborted.reason);
+    else this.#cleanups.push(cleanup);
   }
 
   abort(reason: unknown): void {
     this.#aborted = { reason };
-    this.#stop.abort(reason);
     for (const cleanup of this.#cleanups) cleanup(reason);
   }
 }
@@ -649,7 +646,10 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
 
   /**
    * The message source of a transaction, read under the data timeout, and
-   * closed when the send is aborted or the connection fails.
+   * closed when the send is aborted (`job.onAbort`) or the connection
+   * fails (a signal that lives as long as the client: one listener per
+   * message, removed when the reader closes, and no signal made per
+   * message).
    */
   #reader(
     prepared: OutgoingMessage,
@@ -660,7 +660,7 @@ export class SmtpClient implements MailTransport, AsyncDisposable {
       prepared.body,
       command,
       this.#settings.timeouts.data,
-      AbortSignal.any([job.stop, this.#failed.signal]),
+      this.#failed.signal,
     );
     job.onAbort((reason) => reader.close(reason));
     return reader;
