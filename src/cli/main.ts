@@ -314,11 +314,11 @@ async function run(
     return ExitCode.OK;
   }
   if (args.verbose) stderr.write(describe(settings, from, host));
+  const options = { ...settings.options };
+  if (args.verbose) {
+    options.logger = (event) => stderr.write(transcriptLine(event));
+  }
   if (args.runQueue) {
-    const options = { ...settings.options };
-    if (args.verbose) {
-      options.logger = (event) => stderr.write(transcriptLine(event));
-    }
     return await runQueue(args, queueHost, options, context.send);
   }
 
@@ -359,10 +359,6 @@ async function run(
   if (args.envelopeId) dsn.envelopeId = args.envelopeId;
   if (Object.keys(dsn).length > 0) sendOptions.dsn = dsn;
 
-  const options = { ...settings.options };
-  if (args.verbose) {
-    options.logger = (event) => stderr.write(transcriptLine(event));
-  }
   let result: SendResult;
   try {
     if (args.queue) {

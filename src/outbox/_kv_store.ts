@@ -73,13 +73,16 @@ function bucketOf(state: OutboxState): Bucket {
   return state === "queued" || state === "sending" ? "open" : state;
 }
 
-/** The key of a record in the state index. */
-function stateKey(record: EntryRecord): Deno.KvKey {
-  const bucket = bucketOf(record.state);
-  const time = bucket === "open"
+/** The time a record sorts by in the state index: made, or settled. */
+function stateTime(record: EntryRecord): number {
+  return bucketOf(record.state) === "open"
     ? record.createdAt
     : record.settledAt ?? record.updatedAt;
-  return [ROOT, "state", bucket, time, record.id];
+}
+
+/** The key of a record in the state index. */
+function stateKey(record: EntryRecord): Deno.KvKey {
+  return [ROOT, "state", bucketOf(record.state), stateTime(record), record.id];
 }
 
 const entryKey = (id: string): Deno.KvKey => [ROOT, "entry", id];
@@ -571,10 +574,8 @@ export class KvStore implements OutboxStore {
         }
       } while (cursor !== undefined && kept < limit);
     }
-    const time = (r: EntryRecord) =>
-      bucketOf(r.state) === "open" ? r.createdAt : r.settledAt ?? r.updatedAt;
     records.sort((a, b) =>
-      time(a) - time(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+      stateTime(a) - stateTime(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
     );
     return records.slice(0, limit);
   }
@@ -594,9 +595,12 @@ export class KvStore implements OutboxStore {
       }
       return keys;
     });
-    for (const key of settled) {
+    // Read together, ten to a call; the versionstamp check below still
+    // guards each delete.
+    const entries = await this.getMany(settled.map((key) => key[4] as string));
+    for (const [i, key] of settled.entries()) {
       const id = key[4] as string;
-      const current = await this.get(id);
+      const current = entries[i];
       if (!current) {
         await retryLocked(() => kv.delete(key));
         continue;

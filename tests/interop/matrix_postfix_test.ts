@@ -17,7 +17,6 @@ import {
   SmtpError,
 } from "../../mod.ts";
 import {
-  type Dovecot,
   interop,
   makeTestCerts,
   type Postfix,
@@ -123,9 +122,7 @@ async function delivered(
 
 interface Setup {
   certs: TestCerts;
-  dovecot: Dovecot;
   postfix: Postfix;
-  server: string;
 }
 
 function options(
@@ -181,7 +178,7 @@ async function clientCell(
 Deno.test(interop({
   name:
     "SmtpClient and sendmail() deliver byte for byte to Postfix smtpd with Dovecot SASL in every mode",
-  requires: ["postfix-smtpd", "dovecot", "openssl"],
+  requires: ["postfix-smtpd", "dovecot", "openssl", "msmtp"],
   async fn(t) {
     const certs = await makeTestCerts();
     await using dovecot = await startDovecot({
@@ -219,7 +216,7 @@ Deno.test(interop({
     const dovecotVersion =
       (await commandOutput("dovecot", ["--version"])).split(" ")[0];
     const server = `Postfix ${version} + Dovecot ${dovecotVersion}`;
-    const setup: Setup = { certs, dovecot, postfix, server };
+    const setup: Setup = { certs, postfix };
     const big = bigMessage();
 
     await matrixStep(
