@@ -11,6 +11,7 @@
  * @module
  */
 
+import { latin1 } from "../protocol/_bytes.ts";
 import { Sha256 } from "./_sha256.ts";
 
 /** A canonicalization algorithm, for the header or the body. */
@@ -277,12 +278,12 @@ export function parseHeader(bytes: Uint8Array): HeaderField[] {
   while (i < n) {
     const b = bytes[i]!;
     if (b === CR || b === LF) {
-      lines.push(latin1(bytes, start, i));
+      lines.push(latin1(bytes.subarray(start, i)));
       i += b === CR && bytes[i + 1] === LF ? 2 : 1;
       start = i;
     } else i++;
   }
-  if (start < n) lines.push(latin1(bytes, start, n));
+  if (start < n) lines.push(latin1(bytes.subarray(start, n)));
   const fields: HeaderField[] = [];
   for (const line of lines) {
     if (line === "") break; // the blank line that ends the header
@@ -295,14 +296,6 @@ export function parseHeader(bytes: Uint8Array): HeaderField[] {
     }
   }
   return fields;
-}
-
-function latin1(bytes: Uint8Array, from: number, to: number): string {
-  let out = "";
-  for (let i = from; i < to; i += 8192) {
-    out += String.fromCharCode(...bytes.subarray(i, Math.min(to, i + 8192)));
-  }
-  return out;
 }
 
 /**
@@ -341,13 +334,6 @@ export function selectFields(
     }
   }
   return selected;
-}
-
-/** Bytes of a latin1 string (every character below U+0100). */
-export function latin1Bytes(text: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
 }
 
 /**

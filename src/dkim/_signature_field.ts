@@ -5,10 +5,10 @@
  */
 
 import { toBase64 } from "../protocol/_base64.ts";
+import { latin1Bytes } from "../protocol/_bytes.ts";
 import {
   canonicalField,
   type HeaderField,
-  latin1Bytes,
   selectFields,
 } from "./_canonical.ts";
 import { sign } from "./_key.ts";

@@ -3,6 +3,7 @@ import {
   assertBytes,
   concatBytes,
   constantTimeEqual,
+  latin1Bytes,
 } from "../protocol/_bytes.ts";
 import {
   BodyHash,
@@ -10,7 +11,6 @@ import {
   canonicalField,
   type HeaderField,
   HeaderSplitter,
-  latin1Bytes,
   parseHeader,
   selectFields,
 } from "./_canonical.ts";

@@ -66,3 +66,32 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) difference |= a[i]! ^ b[i]!;
   return difference === 0;
 }
+
+/**
+ * Octets as a string of one character per octet (ISO 8859-1: U+0000 to
+ * U+00FF). Not `TextDecoder("latin1")`, which is windows-1252 and maps
+ * 0x80–0x9F elsewhere.
+ *
+ * @param bytes The octets.
+ * @returns The string.
+ */
+export function latin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+/**
+ * The octets of a string of characters below U+0100: the inverse of
+ * {@linkcode latin1}.
+ *
+ * @param text The string.
+ * @returns One octet per character.
+ */
+export function latin1Bytes(text: string): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}

@@ -13,6 +13,7 @@
  */
 
 import { fromBase64 } from "../../protocol/_base64.ts";
+import { latin1, latin1Bytes } from "../../protocol/_bytes.ts";
 import { decodeWords } from "../../mime/_encoded_words.ts";
 
 /** Parts read at most; the rest of a message stays inside its last part. */
@@ -62,19 +63,10 @@ export interface MimeMessage {
   parts: MimePart[];
 }
 
-const latin1 = new TextDecoder("latin1");
-
 /** The raw bytes as a string of one character per octet. */
-function octets(raw: Uint8Array): string {
-  return latin1.decode(raw);
-}
-
+const octets = latin1;
 /** A string of octets as bytes. */
-function bytesOf(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
-  return out;
-}
+const bytesOf = latin1Bytes;
 
 /** Where the header section starting at `start` ends, and the body starts. */
 function headerEnd(

@@ -185,3 +185,18 @@ Deno.test("parseMime stops at MAX_DEPTH nested multiparts", () => {
   const message = parseMime(encoder.encode(text));
   assert.equal(message.parts.length, 17);
 });
+
+Deno.test("parseMime reads raw UTF-8 header values and 8-bit bodies whose octets fall in 0x80–0x9F", () => {
+  // "€" is E2 82 AC: its 0x82 is where windows-1252 (what TextDecoder
+  // calls "latin1") and Latin-1 differ.
+  const raw = encoder.encode(
+    "Subject: Price €5\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+      "Content-Transfer-Encoding: 8bit\r\n\r\nNow €4, “quoted”\r\n",
+  );
+  const message = parseMime(raw);
+  const subject = message.root.fields.find((f) =>
+    f.name.toLowerCase() === "subject"
+  );
+  assert.equal(subject?.value, "Price €5");
+  assert.equal(bodyText(raw, viewOf(message).text!), "Now €4, “quoted”\r\n");
+});
