@@ -90,8 +90,8 @@ function refuseCaCerts(caCerts: string[] | undefined, what: string): void {
  * @param options Where to connect, and the TLS intent. `caCerts` cannot be
  * honoured on Workers.
  * @returns The open connection (the TLS handshake done for `"implicit"`).
- * @throws {TypeError} When `caCerts` is given, or the runtime has no
- * `cloudflare:sockets`.
+ * @throws {TypeError} When `caCerts` or a unix socket `path` is given, or
+ * the runtime has no `cloudflare:sockets`.
  * @throws {Error} With a `cause` of `{ reason, error }` (the seam's
  * `ConnectionFailure`): `"refused"` (also for a name that does not resolve:
  * the runtime does not tell them apart), `"tls-verify"` (a refused
@@ -125,6 +125,11 @@ export const cloudflareConnect: Connect = async (
 ): Promise<Connection> => {
   const { hostname, port, signal } = options;
   const where = `Cannot connect to ${hostname}:${port}`;
+  if (options.path !== undefined) {
+    throw new TypeError(
+      `Cannot connect to ${options.path}: Cloudflare Workers have no unix sockets`,
+    );
+  }
   refuseCaCerts(options.caCerts, where);
   signal?.throwIfAborted();
   const { connect } = await load();

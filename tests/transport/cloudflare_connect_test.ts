@@ -19,6 +19,20 @@ Deno.test("cloudflareConnect refuses caCerts with a TypeError before connecting"
   );
 });
 
+Deno.test("cloudflareConnect refuses a unix socket path with a TypeError before connecting", async () => {
+  // Workers have no unix sockets: a path must not quietly become a TCP
+  // connection to hostname:port (which may be a port the platform blocks).
+  await assert.rejects(
+    cloudflareConnect({
+      hostname: "localhost",
+      port: 24,
+      path: "/run/dovecot/lmtp",
+      tls: "none",
+    }),
+    (error) => error instanceof TypeError && /unix socket/.test(error.message),
+  );
+});
+
 Deno.test("cloudflareConnect fails with a TypeError where cloudflare:sockets is missing", async () => {
   await assert.rejects(
     cloudflareConnect({ hostname: "localhost", port: 587, tls: "starttls" }),
